@@ -1,0 +1,1 @@
+"""SavedModelEstimator for TensorFlow 2.16+."""
