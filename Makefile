@@ -44,11 +44,11 @@ help:
 setup: .venv/.installed .venv-reference/.installed .venv-tf-latest/.installed
 
 demo: .venv/.installed
-	.venv/bin/python -m savedmodel_estimator.demo
+	.venv/bin/python examples/core_demo.py demo-output
 
 lint: .venv/.installed
-	.venv/bin/ruff check savedmodel_estimator tests tools
-	.venv/bin/ruff format --check savedmodel_estimator tests
+	.venv/bin/ruff check savedmodel_estimator tests tools examples
+	.venv/bin/ruff format --check savedmodel_estimator tests tools examples
 	
 typecheck: .venv/.installed
 	.venv/bin/mypy savedmodel_estimator

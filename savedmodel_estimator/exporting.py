@@ -1,0 +1,139 @@
+"""Re-export: write the imported graphs back as a new SavedModel, from any checkpoint."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import tensorflow as tf
+
+from savedmodel_estimator import _tf_internal as internal
+from savedmodel_estimator.mode_keys import ALL_MODES, EXPORT_TAGS, ModeKeys
+
+# Given the mode and a receiver's features and labels, import that mode's graph (a ModeGraph).
+ImportFn = Callable[[str, Any, Any], Any]
+
+
+def _export_outputs(mode: str, spec: Any) -> dict[str, Any]:
+    utils = internal.export_utils
+    if mode == ModeKeys.PREDICT:
+        serving = {
+            utils.SIGNATURE_KEY_MAP[mode]: internal.export_output.PredictOutput(spec.predictions)
+        }
+        return utils.get_export_outputs(serving, spec.predictions)
+    return utils.export_outputs_for_mode(
+        mode=mode,
+        predictions=spec.predictions or None,
+        loss=spec.loss,
+        metrics=spec.metrics or None,
+    )
+
+
+def _add_meta_graph(
+    builder: Any,
+    mode: str,
+    receiver_fn: Callable[[], Any],
+    import_graph: ImportFn,
+    checkpoint_path: str,
+    save_variables: bool,
+    session_config: Any,
+) -> None:
+    with tf.Graph().as_default():
+        receiver = receiver_fn()
+        spec = import_graph(mode, receiver.features, getattr(receiver, 'labels', None))
+        signature_defs = internal.export_utils.build_all_signature_defs(
+            receiver.receiver_tensors,
+            _export_outputs(mode, spec),
+            getattr(receiver, 'receiver_tensors_alternatives', None),
+            serving_only=(mode == ModeKeys.PREDICT),
+        )
+        local_init_op = (
+            spec.scaffold.local_init_op or tf.compat.v1.train.Scaffold.default_local_init_op()
+        )
+        saver = spec.scaffold.saver
+        with tf.compat.v1.Session(config=session_config) as session:
+            try:
+                saver.restore(session, checkpoint_path)
+            except tf.errors.NotFoundError as err:
+                raise ValueError(
+                    'Could not load all requested variables from checkpoint. Please make sure '
+                    'your model_fn does not expect variables that were not saved in the '
+                    f'checkpoint.\n\nEncountered error with mode `{mode}` while restoring '
+                    f'checkpoint from: `{checkpoint_path}`. Full Traceback:\n\n{err}'
+                ) from err
+            builder._add_train_op(spec.train_op)
+            kwargs = dict(
+                tags=list(EXPORT_TAGS[mode]),
+                signature_def_map=signature_defs,
+                assets_collection=spec.asset_tensors or None,
+                main_op=local_init_op,
+                saver=saver,
+                strip_default_attrs=True,
+            )
+            if save_variables:
+                builder.add_meta_graph_and_variables(session, **kwargs)
+            else:
+                builder.add_meta_graph(**kwargs)
+
+
+def export_all(
+    export_dir_base: str,
+    receiver_fn_map: Mapping[str, Callable[[], Any]],
+    import_graph: ImportFn,
+    checkpoint_path: str,
+    assets_extra: Mapping[str, str] | None,
+    as_text: bool,
+    session_config: Any,
+) -> bytes:
+    """Writes a timestamped SavedModel under `export_dir_base` with a MetaGraph per given mode.
+
+    The SavedModel is written to a temporary directory and renamed into place when complete, so
+    a failed export leaves nothing behind. Variables come from `checkpoint_path`, read by the
+    first mode exported (train, then eval, then infer).
+
+    Returns:
+        The export directory, as bytes (as the original returned it).
+    """
+    unknown = sorted(set(receiver_fn_map) - set(ALL_MODES))
+    if unknown:
+        raise ValueError(
+            f'Unknown modes {unknown} in input_receiver_fn_map; expected keys '
+            f'among {list(ALL_MODES)}.'
+        )
+    utils = internal.export_utils
+    export_dir = utils.get_timestamped_export_dir(export_dir_base)
+    temp_dir = utils.get_temp_export_dir(export_dir)
+    try:
+        builder = tf.compat.v1.saved_model.Builder(temp_dir)
+        save_variables = True
+        for mode in ALL_MODES:
+            receiver_fn = receiver_fn_map.get(mode)
+            if receiver_fn:
+                _add_meta_graph(
+                    builder,
+                    mode,
+                    receiver_fn,
+                    import_graph,
+                    checkpoint_path,
+                    save_variables,
+                    session_config,
+                )
+                save_variables = False
+        if save_variables:
+            raise ValueError(
+                f'No valid modes for exporting found. Got {list(receiver_fn_map.keys())}.'
+            )
+        builder.save(as_text)
+        for dest_relative, source in (assets_extra or {}).items():
+            dest = os.path.join(
+                tf.compat.as_bytes(temp_dir), b'assets.extra', tf.compat.as_bytes(dest_relative)
+            )
+            tf.io.gfile.makedirs(os.path.dirname(dest))
+            tf.io.gfile.copy(source, dest)
+        tf.io.gfile.rename(temp_dir, export_dir)
+    except BaseException:
+        if tf.io.gfile.exists(temp_dir):
+            tf.io.gfile.rmtree(temp_dir)
+        raise
+    return export_dir

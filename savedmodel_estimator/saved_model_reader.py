@@ -1,0 +1,137 @@
+"""Reading an Estimator export: its MetaGraphs, signatures and variables, with clear errors."""
+
+from __future__ import annotations
+
+import os
+
+import tensorflow as tf
+from google.protobuf import message as proto_message
+from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
+
+from savedmodel_estimator import _tf_internal as internal
+from savedmodel_estimator.errors import SavedModelFormatError
+from savedmodel_estimator.mode_keys import ALL_MODES, EXPORT_TAGS, SIGNATURE_KEYS
+
+_PB = 'saved_model.pb'
+_PBTXT = 'saved_model.pbtxt'
+
+
+def _read_saved_model_proto(path: str) -> saved_model_pb2.SavedModel:
+    gfile = tf.io.gfile
+    if not gfile.exists(path):
+        raise SavedModelFormatError(path, 'the path does not exist.')
+    if not gfile.isdir(path):
+        raise SavedModelFormatError(
+            path,
+            'the path is a file, but a SavedModel is a directory.',
+            f'Pass the directory that holds {_PB}.',
+        )
+    saved_model = saved_model_pb2.SavedModel()
+    pb_path, pbtxt_path = os.path.join(path, _PB), os.path.join(path, _PBTXT)
+    if gfile.exists(pb_path):
+        try:
+            with gfile.GFile(pb_path, 'rb') as f:
+                saved_model.ParseFromString(f.read())
+        except (proto_message.DecodeError, RuntimeError, ValueError) as err:
+            raise SavedModelFormatError(
+                path,
+                f'{_PB} is corrupt and cannot be parsed ({err}).',
+                'Re-export the model or restore the file from a backup.',
+            ) from err
+    elif gfile.exists(pbtxt_path):
+        from google.protobuf import text_format
+
+        try:
+            with gfile.GFile(pbtxt_path, 'r') as f:
+                text_format.Merge(f.read(), saved_model)
+        except text_format.ParseError as err:
+            raise SavedModelFormatError(
+                path, f'{_PBTXT} is corrupt and cannot be parsed ({err}).'
+            ) from err
+    else:
+        found = sorted(gfile.listdir(path))[:10]
+        raise SavedModelFormatError(
+            path,
+            f'it has no {_PB} or {_PBTXT} (found: {", ".join(found) or "nothing"}).',
+            'Pass the timestamped directory an Estimator export wrote.',
+        )
+    if not saved_model.meta_graphs:
+        raise SavedModelFormatError(path, f'{_PB} holds no MetaGraph.')
+    return saved_model
+
+
+class SavedModelReader:
+    """One Estimator export on disk: which modes it has, their graphs and its variables.
+
+    Args:
+        export_dir: The SavedModel directory (any filesystem TensorFlow reads).
+
+    Raises:
+        SavedModelFormatError: the directory is missing, holds no SavedModel, or the SavedModel
+            file is corrupt.
+    """
+
+    def __init__(self, export_dir: str | bytes | os.PathLike[str]) -> None:
+        self.export_dir = os.fsdecode(export_dir)
+        self.saved_model = _read_saved_model_proto(self.export_dir)
+
+    @property
+    def tag_sets(self) -> list[list[str]]:
+        return [list(mg.meta_info_def.tags) for mg in self.saved_model.meta_graphs]
+
+    def meta_graph(self, mode: str) -> meta_graph_pb2.MetaGraphDef | None:
+        """The MetaGraph whose tags are exactly the mode's export tags, or None."""
+        wanted = set(EXPORT_TAGS[mode])
+        for meta_graph in self.saved_model.meta_graphs:
+            if set(meta_graph.meta_info_def.tags) == wanted:
+                return meta_graph
+        return None
+
+    def signature(self, mode: str) -> meta_graph_pb2.SignatureDef | None:
+        """The mode's SignatureDef (`train`, `eval` or `serving_default`), or None."""
+        meta_graph = self.meta_graph(mode)
+        if meta_graph is None:
+            return None
+        key = SIGNATURE_KEYS[mode]
+        if key not in meta_graph.signature_def:
+            tf.compat.v1.logging.warn(
+                f'Metagraph for mode {mode} was found, but SignatureDef with key "{key}" is '
+                'missing.'
+            )
+            return None
+        return meta_graph.signature_def[key]
+
+    @property
+    def available_modes(self) -> list[str]:
+        """The modes that have both a MetaGraph and a signature, in train, eval, infer order."""
+        return [mode for mode in ALL_MODES if self.signature(mode) is not None]
+
+    @property
+    def variables_path(self) -> str:
+        """The prefix of the SavedModel's variables checkpoint (`<dir>/variables/variables`).
+
+        Raises:
+            SavedModelFormatError (a ValueError, as in the original): there is no variables index.
+        """
+        index = os.path.join(
+            internal.path_helpers.get_variables_dir(self.export_dir), 'variables.index'
+        )
+        if not tf.io.gfile.exists(index):
+            raise SavedModelFormatError(
+                self.export_dir,
+                'Directory provided has an invalid SavedModel format: '
+                'it has no variables/variables.index.',
+                'An Estimator export always saves its variables; copy the whole directory.',
+            )
+        return internal.path_helpers.get_variables_path(self.export_dir)
+
+    def asset_paths(self, mode: str) -> dict[str, str]:
+        """Maps each asset tensor name of the mode's graph to the asset's path in this export."""
+        meta_graph = self.meta_graph(mode)
+        if meta_graph is None:
+            return {}
+        assets_dir = os.path.join(self.export_dir, 'assets')
+        paths: dict[str, str] = {}
+        for asset in meta_graph.asset_file_def:
+            paths[asset.tensor_info.name] = os.path.join(assets_dir, asset.filename)
+        return paths
