@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-# venv_install(dir, python, lock): make a venv, install uv into it, sync the lock, add this package.
+# venv_install(dir, python, lock): make a venv, install uv into it, sync the lock.
 # The .installed stamp is written last, so an interrupted install is redone from scratch next time.
 define venv_install
 	@test -n "$(2)" || { echo "make: no Python found for $(1); see the message above." >&2; exit 1; }
@@ -22,8 +22,13 @@ define venv_install
 	$(2) -m venv $(1)
 	$(1)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	$(1)/bin/uv pip sync --quiet --python $(1)/bin/python $(3)
-	$(1)/bin/uv pip install --quiet --python $(1)/bin/python --no-deps -e .
 	touch $(1)/.installed
+endef
+
+# package_install(dir): install this project (editable) into a venv; redone when pyproject changes.
+define package_install
+	$(1)/bin/uv pip install --quiet --python $(1)/bin/python --no-deps -e .
+	touch $(1)/.package
 endef
 
 .PHONY: help setup demo test test-main test-reference test-tf-latest lint typecheck clean
@@ -32,34 +37,37 @@ help:
 	@echo "make demo   set up and run the demo on a bundled Estimator export"
 	@echo "make test   set up and run every test suite in all three environments"
 
-.venv/.installed: requirements/main.lock pyproject.toml
+.venv/.installed: requirements/main.lock
 	$(call venv_install,.venv,$(PYTHON_3_10),requirements/main.lock)
 
-.venv-reference/.installed: requirements/reference.lock pyproject.toml
+.venv-reference/.installed: requirements/reference.lock
 	$(call venv_install,.venv-reference,$(PYTHON_3_10),requirements/reference.lock)
 
-.venv-tf-latest/.installed: requirements/tf-latest.lock pyproject.toml
+.venv-tf-latest/.installed: requirements/tf-latest.lock
 	$(call venv_install,.venv-tf-latest,$(PYTHON_3_11),requirements/tf-latest.lock)
 
-setup: .venv/.installed .venv-reference/.installed .venv-tf-latest/.installed
+%/.package: %/.installed pyproject.toml
+	$(call package_install,$*)
 
-demo: .venv/.installed
+setup: .venv/.package .venv-reference/.package .venv-tf-latest/.package
+
+demo: .venv/.package
 	.venv/bin/python examples/core_demo.py demo-output
 
-lint: .venv/.installed
+lint: .venv/.package
 	.venv/bin/ruff check savedmodel_estimator tests tools examples
 	.venv/bin/ruff format --check savedmodel_estimator tests tools examples
 	
-typecheck: .venv/.installed
+typecheck: .venv/.package
 	.venv/bin/mypy savedmodel_estimator
 
-test-main: .venv/.installed
+test-main: .venv/.package
 	.venv/bin/python -m pytest -m "not reference" $(PYTEST_ARGS)
 
-test-reference: .venv-reference/.installed .venv/.installed
+test-reference: .venv-reference/.package .venv/.package
 	.venv-reference/bin/python -m pytest -m "reference or core" $(PYTEST_ARGS)
 
-test-tf-latest: .venv-tf-latest/.installed
+test-tf-latest: .venv-tf-latest/.package
 	.venv-tf-latest/bin/python -m pytest -m core $(PYTEST_ARGS)
 
 test: lint typecheck test-main test-tf-latest test-reference

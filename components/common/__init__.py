@@ -1,0 +1,1 @@
+"""What the components share: artifact layouts and property names."""

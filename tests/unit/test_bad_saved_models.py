@@ -1,0 +1,99 @@
+"""Bad SavedModel directories get errors that name the path and the problem, never a crash."""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+
+import pytest
+import tensorflow as tf
+
+from savedmodel_estimator import ModeKeys, SavedModelEstimator, SavedModelFormatError
+
+pytestmark = pytest.mark.core
+
+SEED = pathlib.Path(__file__).resolve().parents[1] / 'data/estimator_exports/dnn_classifier_seed'
+
+
+@pytest.fixture
+def seed_copy(tmp_path: pathlib.Path) -> pathlib.Path:
+    target = tmp_path / 'saved_model'
+    shutil.copytree(SEED / 'saved_model', target)
+    return target
+
+
+def eval_input_fn():
+    features = {
+        'feature1': tf.constant(['green', 'yellow']),
+        'feature2': tf.constant([1.0, 2.0]),
+    }
+    return tf.data.Dataset.from_tensors((features, tf.constant([1.0, 0.0])))
+
+
+def test_missing_path_names_it(tmp_path):
+    missing = tmp_path / 'nope'
+    with pytest.raises(SavedModelFormatError, match=r"'.*nope'.*does not exist"):
+        SavedModelEstimator(missing)
+
+
+def test_a_file_is_not_a_saved_model(tmp_path):
+    path = tmp_path / 'model.pb'
+    path.write_bytes(b'x')
+    with pytest.raises(ValueError, match='is a file, but a SavedModel is a directory'):
+        SavedModelEstimator(path)
+
+
+def test_directory_without_saved_model_pb_lists_what_it_found(tmp_path):
+    (tmp_path / 'checkpoint').write_text('x')
+    with pytest.raises(SavedModelFormatError, match=r'no saved_model.pb .*found: checkpoint'):
+        SavedModelEstimator(tmp_path)
+
+
+def test_corrupt_saved_model_pb(seed_copy):
+    (seed_copy / 'saved_model.pb').write_bytes(b'\x0a\xff\xff\xff\xff garbage')
+    with pytest.raises(SavedModelFormatError, match=r'saved_model\.pb is corrupt'):
+        SavedModelEstimator(seed_copy)
+
+
+def test_truncated_saved_model_pb(seed_copy):
+    data = (seed_copy / 'saved_model.pb').read_bytes()
+    (seed_copy / 'saved_model.pb').write_bytes(data[: len(data) // 2])
+    with pytest.raises(SavedModelFormatError, match='corrupt'):
+        SavedModelEstimator(seed_copy)
+
+
+def test_empty_saved_model_pb_has_no_meta_graph(seed_copy):
+    (seed_copy / 'saved_model.pb').write_bytes(b'')
+    with pytest.raises(SavedModelFormatError, match='holds no MetaGraph'):
+        SavedModelEstimator(seed_copy)
+
+
+def test_missing_variables_is_the_originals_invalid_format_error(seed_copy, tmp_path):
+    shutil.rmtree(seed_copy / 'variables')
+    est = SavedModelEstimator(seed_copy, tmp_path / 'model_dir')
+    with pytest.raises(ValueError, match='invalid SavedModel format: it has no variables'):
+        est.latest_checkpoint()
+    with pytest.raises(ValueError, match='invalid SavedModel format'):
+        est.evaluate(eval_input_fn, steps=1)
+
+
+def test_corrupt_variables_data_names_the_checkpoint(seed_copy, tmp_path):
+    data_file = seed_copy / 'variables' / 'variables.data-00000-of-00001'
+    size = data_file.stat().st_size
+    data_file.write_bytes(b'\0' * size)  # right size, wrong bytes: the checksum catches it
+    est = SavedModelEstimator(seed_copy, tmp_path / 'model_dir')
+    with pytest.raises(SavedModelFormatError, match=r'variables could not be read'):
+        est.evaluate(eval_input_fn, steps=1)
+
+
+def test_truncated_variables_index(seed_copy, tmp_path):
+    index = seed_copy / 'variables' / 'variables.index'
+    index.write_bytes(index.read_bytes()[:20])
+    est = SavedModelEstimator(seed_copy, tmp_path / 'model_dir')
+    with pytest.raises(SavedModelFormatError, match='variables could not be read'):
+        est.evaluate(eval_input_fn, steps=1)
+
+
+def test_available_modes_of_a_full_export(seed_copy, tmp_path):
+    est = SavedModelEstimator(seed_copy, tmp_path / 'model_dir')
+    assert est.available_modes == [ModeKeys.TRAIN, ModeKeys.EVAL, ModeKeys.PREDICT]
