@@ -126,12 +126,20 @@ class SavedModelReader:
         return internal.path_helpers.get_variables_path(self.export_dir)
 
     def asset_paths(self, mode: str) -> dict[str, str]:
-        """Maps each asset tensor name of the mode's graph to the asset's path in this export."""
+        """Maps each asset tensor name of the mode's graph to the asset's path in this export.
+
+        Assets are listed in the MetaGraph's `asset_file_def`, or, in exports written by the
+        TF 1 builder (as Estimators did), in the `saved_model_assets` collection.
+        """
         meta_graph = self.meta_graph(mode)
         if meta_graph is None:
             return {}
+        assets = list(meta_graph.asset_file_def)
+        key = internal.saved_model_constants.ASSETS_KEY
+        if not assets and key in meta_graph.collection_def:
+            for packed in meta_graph.collection_def[key].any_list.value:
+                asset = meta_graph_pb2.AssetFileDef()
+                packed.Unpack(asset)
+                assets.append(asset)
         assets_dir = os.path.join(self.export_dir, 'assets')
-        paths: dict[str, str] = {}
-        for asset in meta_graph.asset_file_def:
-            paths[asset.tensor_info.name] = os.path.join(assets_dir, asset.filename)
-        return paths
+        return {a.tensor_info.name: os.path.join(assets_dir, a.filename) for a in assets}

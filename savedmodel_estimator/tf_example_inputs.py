@@ -48,10 +48,13 @@ class InputColumn:
     dtype: tf.dtypes.DType
     shape: tuple[int, ...]  # per example, without the batch dimension
     sparse: bool
+    # The list kind the records store, when it differs from the dtype's own but converts
+    # without loss: integers (as CsvExampleGen infers `0`/`1` labels) read into a float input.
+    stored_kind: str | None = None
 
     @property
     def kind(self) -> str:
-        return _KIND_OF_DTYPE[self.dtype]
+        return self.stored_kind or _KIND_OF_DTYPE[self.dtype]
 
     @property
     def size(self) -> int:
@@ -145,6 +148,23 @@ def parse_batch(serialized: tf.Tensor, columns: Sequence[InputColumn]) -> dict[s
                 value = tf.cast(value, column.dtype)
         out[column.name] = value
     return out
+
+
+def adapt_to_records(columns: Sequence[InputColumn], records: Sequence[bytes]) -> list[InputColumn]:
+    """Columns that read integer lists into float inputs when the first record stores them so.
+
+    Other kinds are left as the signature wants them; `check_records` reports mismatches.
+    """
+    if not records:
+        return list(columns)
+    features = tf.train.Example.FromString(records[0]).features.feature
+    adapted = []
+    for column in columns:
+        found = features[column.name].WhichOneof('kind') if column.name in features else None
+        if found == 'int64_list' and column.kind == 'float_list':
+            column = dataclasses.replace(column, stored_kind='int64_list')
+        adapted.append(column)
+    return adapted
 
 
 def check_records(
