@@ -31,6 +31,12 @@ SERVING_INPUTS_PROPERTY = 'serving_inputs'  # JSON: {name: {"dtype":..., "shape"
 SOURCE_URI_PROPERTY = 'source_uri'
 CONTENT_HASH_PROPERTY = 'content_hash'
 
+# ModelRun: where the checkpoints were trained (a stable directory that retries resume from).
+CHECKPOINT_DIR_PROPERTY = 'checkpoint_dir'
+
+# ModelEvaluation: the plain summary beside TFMA's metrics/validations files.
+EVALUATION_SUMMARY_FILE = 'metrics.json'
+
 # ModelBlessing, with the TFX Evaluator's names and values.
 BLESSED_FILE = 'BLESSED'
 NOT_BLESSED_FILE = 'NOT_BLESSED'
@@ -43,6 +49,26 @@ BLESSING_REASON_PROPERTY = 'blessing_reason'
 
 # Examples artifacts.
 SPLIT_NAMES_PROPERTY = 'split_names'
+
+
+def signature_inputs(signature_def: Any) -> dict[str, dict[str, Any]]:
+    """A SignatureDef's inputs as `SERVING_INPUTS_PROPERTY` records them.
+
+    `{name: {"dtype": "string", "shape": [null]}}`; unknown dimensions are null, and a sparse
+    input also has `"sparse": true`.
+    """
+    described: dict[str, dict[str, Any]] = {}
+    for name in sorted(signature_def.inputs):
+        info = signature_def.inputs[name]
+        shape = tf.TensorShape(info.tensor_shape)
+        entry: dict[str, Any] = {
+            'dtype': tf.dtypes.as_dtype(info.dtype).name,
+            'shape': shape.as_list() if shape.rank is not None else None,
+        }
+        if info.WhichOneof('encoding') == 'coo_sparse':
+            entry['sparse'] = True
+        described[name] = entry
+    return described
 
 
 def model_path(artifact: Any) -> str:
