@@ -403,8 +403,8 @@ def _select_keys(predictions: dict[str, Any], predict_keys: Sequence[str] | None
     selected = {k: v for k, v in predictions.items() if k in predict_keys}
     if not selected:
         raise ValueError(
-            f'Expected to run at least one output from {list(predictions.keys())}, provided '
-            f'{list(predict_keys)}.'
+            f'Expected to run at least one output from {predictions.keys()}, provided '
+            f'{predict_keys}.'
         )
     return selected
 
