@@ -71,6 +71,7 @@ test-tf-latest: .venv-tf-latest/.package
 	.venv-tf-latest/bin/python -m pytest -m core $(PYTEST_ARGS)
 
 test: lint typecheck test-main test-tf-latest test-reference
+	.venv/bin/python tools/conformance_report.py
 
 clean:
 	rm -rf .venv .venv-reference .venv-tf-latest build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -38,3 +38,20 @@ def pytest_runtest_makereport(item, call):
     if report.when == 'call':
         item.rep_call = report
     return report
+
+
+@pytest.fixture(scope='session', autouse=True)
+def outcomes_log():
+    """Every conformance test's outcome, by test id; CONFORMANCE.md counts scenarios from it."""
+    outcomes: dict[str, dict[str, Any]] = {}
+    yield outcomes
+    if outcomes:
+        fixture_data.write_conformance('outcomes', outcomes)
+
+
+@pytest.fixture(autouse=True)
+def _record_outcome(request, outcomes_log):
+    yield
+    report = getattr(request.node, 'rep_call', None)
+    if report is not None:
+        outcomes_log[request.node.nodeid] = {'outcome': report.outcome}

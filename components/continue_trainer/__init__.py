@@ -1,0 +1,1 @@
+"""ContinueTrainer: train an Estimator export further in a TFX pipeline (see component.py)."""

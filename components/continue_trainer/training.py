@@ -1,0 +1,269 @@
+"""Continue training an Estimator export on tf.Examples and re-export it: plain functions.
+
+No TFX here: the executor converts artifacts and parameters to these values at its edge.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import tensorflow as tf
+from tensorflow.core.protobuf import meta_graph_pb2
+
+from components.common import example_inputs
+from savedmodel_estimator import RunConfig, SavedModelEstimator
+from savedmodel_estimator.export import (
+    build_raw_serving_input_receiver_fn,
+    build_raw_supervised_input_receiver_fn,
+)
+from savedmodel_estimator.mode_keys import ModeKeys
+from savedmodel_estimator.saved_model_reader import SavedModelReader
+from savedmodel_estimator.tf_example_inputs import make_input_fn, signature_columns
+
+_GLOBAL_STEP = 'global_step'
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainOptions:
+    """How ContinueTrainer trains; see `ContinueTrainer` for each field."""
+
+    train_steps: int | None = None
+    max_steps: int | None = None
+    batch_size: int = 32
+    shuffle_buffer: int = 0
+    seed: int = 0
+    train_splits: tuple[str, ...] = ('train',)
+    save_checkpoints_steps: int | None = None
+    save_checkpoints_secs: int | None = None
+    keep_checkpoint_max: int | None = None
+    checkpoint_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.train_steps is None) == (self.max_steps is None):
+            raise ValueError(
+                'ContinueTrainer() needs exactly one of train_steps and max_steps; given: '
+                f'train_steps={self.train_steps}, max_steps={self.max_steps}.'
+            )
+        for name in (
+            'train_steps',
+            'max_steps',
+            'batch_size',
+            'save_checkpoints_steps',
+            'save_checkpoints_secs',
+            'keep_checkpoint_max',
+        ):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f'ContinueTrainer() {name} must be > 0, given: {value}.')
+        if self.shuffle_buffer < 0:
+            raise ValueError(
+                f'ContinueTrainer() shuffle_buffer must be >= 0: {self.shuffle_buffer}.'
+            )
+        if not self.train_splits:
+            raise ValueError('ContinueTrainer() train_splits must name at least one split.')
+        if self.save_checkpoints_steps and self.save_checkpoints_secs:
+            raise ValueError(
+                'ContinueTrainer() takes save_checkpoints_steps or save_checkpoints_secs, not '
+                f'both; given {self.save_checkpoints_steps} and {self.save_checkpoints_secs}.'
+            )
+
+    def target_step(self, start_step: int) -> int:
+        """The global step training stops at: absolute, so a resumed run stops there too."""
+        return (
+            self.max_steps if self.max_steps is not None else start_step + (self.train_steps or 0)
+        )
+
+    def run_config(self) -> RunConfig:
+        cadence: dict[str, Any] = {}
+        if self.save_checkpoints_steps:
+            cadence = {
+                'save_checkpoints_steps': self.save_checkpoints_steps,
+                'save_checkpoints_secs': None,
+            }
+        elif self.save_checkpoints_secs:
+            cadence = {'save_checkpoints_secs': self.save_checkpoints_secs}
+        if self.keep_checkpoint_max:
+            cadence['keep_checkpoint_max'] = self.keep_checkpoint_max
+        return RunConfig(tf_random_seed=self.seed, **cadence)
+
+
+def open_trainable(saved_model_dir: str) -> SavedModelReader:
+    """Reads the base model and checks that it can be trained.
+
+    Raises:
+        SavedModelFormatError: (a ValueError) not a readable SavedModel.
+        ValueError: the SavedModel has no train MetaGraph.
+    """
+    reader = SavedModelReader(saved_model_dir)
+    modes = reader.available_modes
+    if ModeKeys.TRAIN not in modes:
+        raise ValueError(
+            f"SavedModel at {saved_model_dir!r} has no 'train' MetaGraph (found: "
+            f'{", ".join(modes) or "none"}). Continue training needs a SavedModel exported '
+            'with all modes; re-export it with experimental_export_all_saved_models().'
+        )
+    return reader
+
+
+def global_step_of(checkpoint: str) -> int:
+    """The global step stored in a checkpoint (or a SavedModel's variables), 0 if none."""
+    names = {name for name, _ in tf.train.list_variables(checkpoint)}
+    return int(tf.train.load_variable(checkpoint, _GLOBAL_STEP)) if _GLOBAL_STEP in names else 0
+
+
+def run_key(identity: Mapping[str, Any]) -> str:
+    """A short stable hash of what makes two executions the same training run."""
+    text = json.dumps(identity, sort_keys=True, separators=(',', ':'))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def train(
+    reader: SavedModelReader,
+    files_by_split: Mapping[str, Sequence[str]],
+    options: TrainOptions,
+    model_dir: str,
+    schema_path: str | None = None,
+) -> SavedModelEstimator:
+    """Trains from the latest checkpoint in `model_dir`, else the SavedModel's variables.
+
+    Raises:
+        ExampleFormatError: (a ValueError) the examples do not fit the train signature.
+    """
+    train_signature = reader.signature(ModeKeys.TRAIN)
+    assert train_signature is not None  # open_trainable checked it
+    columns = signature_columns(train_signature, 'train')
+    if schema_path:
+        example_inputs.check_schema(schema_path, columns, 'train')
+    example_inputs.check_examples(files_by_split, columns, 'train')
+    files = [f for split_files in files_by_split.values() for f in split_files]
+    start_step = global_step_of(reader.variables_path)
+    target = options.target_step(start_step)
+    if target <= start_step:
+        tf.compat.v1.logging.warning(
+            f'max_steps={target} is not past the base model global step {start_step}: '
+            'nothing to train; the model is re-exported as it is.'
+        )
+    estimator = SavedModelEstimator(reader.export_dir, model_dir, config=options.run_config())
+    input_fn = make_input_fn(
+        files,
+        columns,
+        options.batch_size,
+        num_epochs=None,
+        shuffle_buffer=options.shuffle_buffer,
+        seed=options.seed,
+    )
+    with example_inputs.readable_data_errors(files, 'train'):
+        estimator.train(input_fn, max_steps=target)
+    return estimator
+
+
+def _receiver_templates(signature_def: meta_graph_pb2.SignatureDef) -> dict[str, Any]:
+    """A template per signature input, named like the original placeholder."""
+    templates: dict[str, Any] = {}
+    for key, info in signature_def.inputs.items():
+        dtype = tf.dtypes.as_dtype(info.dtype)
+        shape = tf.TensorShape(info.tensor_shape)
+        if info.WhichOneof('encoding') == 'coo_sparse':
+            templates[key] = tf.SparseTensorSpec(shape, dtype)
+        else:
+            templates[key] = tf.TensorSpec(shape, dtype, name=info.name.split(':')[0])
+    return templates
+
+
+def _input_receivers(reader: SavedModelReader) -> dict[str, Any]:
+    """A receiver fn per mode the SavedModel has, feeding the same inputs its signatures take.
+
+    Train and eval signatures list features and the label together; every input goes in as a
+    feature (no label dict), which the graph import maps by name alike.
+    """
+    receivers: dict[str, Any] = {}
+    for mode in reader.available_modes:
+        signature = reader.signature(mode)
+        assert signature is not None
+        templates = _receiver_templates(signature)
+        if mode == ModeKeys.PREDICT:
+            receivers[mode] = build_raw_serving_input_receiver_fn(templates)
+        else:
+            receivers[mode] = build_raw_supervised_input_receiver_fn(templates, {})
+    return receivers
+
+
+def _inputs_of(signature_def: meta_graph_pb2.SignatureDef | None) -> dict[str, tuple[Any, ...]]:
+    if signature_def is None:
+        return {}
+    return {
+        key: (info.dtype, tf.TensorShape(info.tensor_shape).as_list(), info.WhichOneof('encoding'))
+        for key, info in signature_def.inputs.items()
+    }
+
+
+def _check_same_inputs(original: SavedModelReader, exported: SavedModelReader) -> None:
+    if exported.available_modes != original.available_modes:
+        raise RuntimeError(
+            f'The re-exported SavedModel has modes {exported.available_modes}, but the base '
+            f'model had {original.available_modes}.'
+        )
+    for mode in original.available_modes:
+        before, after = _inputs_of(original.signature(mode)), _inputs_of(exported.signature(mode))
+        if before != after:
+            raise RuntimeError(
+                f'The re-exported {mode!r} signature takes inputs {after}, but the base model '
+                f'took {before}. This is a bug in the re-export; please report it.'
+            )
+
+
+def export_all_modes(
+    estimator: SavedModelEstimator, original: SavedModelReader, destination: str
+) -> SavedModelReader:
+    """Re-exports every mode of `original` from the latest checkpoint into `destination`.
+
+    Written to a temporary directory beside `destination` and renamed into place once complete
+    and checked, so `destination` holds a whole SavedModel or nothing.
+
+    Raises:
+        RuntimeError: the re-exported signatures take other inputs than the original's.
+    """
+    parent = os.path.dirname(destination.rstrip('/'))
+    staging = os.path.join(parent, f'.staging-{os.path.basename(destination.rstrip("/"))}')
+    if tf.io.gfile.exists(staging):
+        tf.io.gfile.rmtree(staging)
+    try:
+        export_dir = os.fsdecode(
+            estimator.experimental_export_all_saved_models(staging, _input_receivers(original))
+        )
+        exported = SavedModelReader(export_dir)
+        _check_same_inputs(original, exported)
+        if tf.io.gfile.exists(destination):
+            tf.io.gfile.rmtree(destination)
+        tf.io.gfile.rename(export_dir, destination)
+    finally:
+        if tf.io.gfile.exists(staging):
+            tf.io.gfile.rmtree(staging)
+    return SavedModelReader(destination)
+
+
+def copy_run(model_dir: str, destination: str) -> None:
+    """Copies a run's checkpoints and event files, its checkpoint state made relative.
+
+    The state file names checkpoints by absolute path; relative names keep the copy usable on
+    its own (`tf.train.latest_checkpoint(destination)`) once the source is gone.
+    """
+    for directory, _, names in tf.io.gfile.walk(model_dir):
+        relative = os.path.relpath(directory, model_dir)
+        target_dir = os.path.normpath(os.path.join(destination, relative))
+        tf.io.gfile.makedirs(target_dir)
+        for name in names:
+            source = os.path.join(directory, name)
+            tf.io.gfile.copy(source, os.path.join(target_dir, name), overwrite=True)
+    state = tf.train.get_checkpoint_state(model_dir)
+    if state is not None:
+        tf.compat.v1.train.update_checkpoint_state(
+            destination,
+            os.path.basename(state.model_checkpoint_path),
+            [os.path.basename(p) for p in state.all_model_checkpoint_paths],
+        )
