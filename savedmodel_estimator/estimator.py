@@ -34,15 +34,24 @@ def _graph_mode() -> Iterator[tf.Graph]:
 
 @contextlib.contextmanager
 def _readable_restore_errors(checkpoint: str | None) -> Iterator[None]:
-    """Turns a damaged checkpoint's low-level error into one that names the files."""
+    """Turns a damaged checkpoint's low-level error into one that names the files.
+
+    Only errors raised by restore ops are rewritten: a corrupt input file also raises
+    DataLossError, and must keep its own message.
+    """
     try:
         yield
     except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as err:
-        if checkpoint is None or (
-            'restore' not in str(err).lower()
-            and 'checksum' not in str(err).lower()
-            and 'corrupt' not in str(err).lower()
-        ):
+        op_type = err.node_def.op if err.node_def is not None else ''
+        from_restore = (
+            op_type.startswith('Restore')
+            or 'checkpoint' in str(err).lower()
+            and (
+                'unable to open table file' in str(err).lower()
+                or 'failed to restore' in str(err).lower()
+            )
+        )
+        if checkpoint is None or not from_restore:
             raise
         raise SavedModelFormatError(
             checkpoint,
@@ -394,6 +403,28 @@ class SavedModelEstimator:
                 assets_extra,
                 as_text,
                 self._config.effective_session_config,
+            )
+
+    def export_trained_saved_model(
+        self, export_dir_base: str, checkpoint_path: str | None = None
+    ) -> bytes:
+        """Exports the original SavedModel unchanged but for its variables, from a checkpoint.
+
+        An extension of the original API. Unlike `experimental_export_all_saved_models`, which
+        rebuilds the signatures from receivers (serving becomes a predict signature, as the
+        original did), this keeps every MetaGraph, signature, asset and init op exactly as first
+        exported, so TF Serving's classify/regress APIs and BulkInferrer keep working.
+
+        Returns:
+            The timestamped export directory (bytes).
+
+        Raises:
+            ValueError: the checkpoint lacks variables the SavedModel restores.
+        """
+        checkpoint_path = checkpoint_path or self.latest_checkpoint()
+        with _readable_restore_errors(checkpoint_path):
+            return exporting.export_with_checkpoint(
+                self.saved_model_dir, self._reader.variables_path, checkpoint_path, export_dir_base
             )
 
 

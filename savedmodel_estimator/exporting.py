@@ -137,3 +137,70 @@ def export_all(
             tf.io.gfile.rmtree(temp_dir)
         raise
     return export_dir
+
+
+def _checkpoint_files(checkpoint_path: str) -> list[str]:
+    files = tf.io.gfile.glob(checkpoint_path + '.data-*') + [checkpoint_path + '.index']
+    missing = [f for f in files if not tf.io.gfile.exists(f)]
+    if missing or len(files) < 2:
+        raise ValueError(f'Checkpoint {checkpoint_path!r} is incomplete: no index or data files.')
+    return files
+
+
+def _check_variables_cover(saved_model_variables: str, checkpoint_path: str) -> None:
+    have = dict(tf.train.list_variables(checkpoint_path))
+    need = dict(tf.train.list_variables(saved_model_variables))
+    missing = sorted(set(need) - set(have))
+    if missing:
+        raise ValueError(
+            f'Checkpoint {checkpoint_path!r} lacks variables the SavedModel restores: '
+            f'{missing[:5]}{" ..." if len(missing) > 5 else ""}. It was not written by training '
+            'this SavedModel.'
+        )
+    reshaped = sorted(n for n in need if list(need[n]) != list(have[n]))
+    if reshaped:
+        name = reshaped[0]
+        raise ValueError(
+            f'Variable {name!r} has shape {list(have[name])} in checkpoint {checkpoint_path!r}, '
+            f'but {list(need[name])} in the SavedModel.'
+        )
+
+
+def export_with_checkpoint(
+    source_dir: str, saved_model_variables: str, checkpoint_path: str, export_dir_base: str
+) -> bytes:
+    """Writes the SavedModel at `source_dir` again, unchanged but for its variables' values.
+
+    Training changes variable values only, so the trained model is the original export with the
+    checkpoint as its variables: every MetaGraph, signature (classify, regress, predict...),
+    asset and init op stays exactly as exported. Written to a temporary directory and renamed
+    into a new timestamped directory under `export_dir_base` when complete.
+
+    Returns:
+        The export directory, as bytes.
+    """
+    _check_variables_cover(saved_model_variables, checkpoint_path)
+    utils = internal.export_utils
+    export_dir = utils.get_timestamped_export_dir(export_dir_base)
+    temp_dir = os.fsdecode(utils.get_temp_export_dir(export_dir))
+    try:
+        for directory, _, names in tf.io.gfile.walk(source_dir):
+            relative = os.path.relpath(directory, source_dir)
+            if relative.split(os.sep)[0] == 'variables':
+                continue
+            target = os.path.normpath(os.path.join(temp_dir, relative))
+            tf.io.gfile.makedirs(target)
+            for name in names:
+                tf.io.gfile.copy(os.path.join(directory, name), os.path.join(target, name))
+        variables_dir = os.path.join(temp_dir, 'variables')
+        tf.io.gfile.makedirs(variables_dir)
+        prefix = os.path.basename(checkpoint_path)
+        for path in _checkpoint_files(checkpoint_path):
+            suffix = os.path.basename(path)[len(prefix) :]  # .index or .data-00000-of-00001
+            tf.io.gfile.copy(path, os.path.join(variables_dir, 'variables' + suffix))
+        tf.io.gfile.rename(temp_dir, os.fsdecode(export_dir))
+    except BaseException:
+        if tf.io.gfile.exists(temp_dir):
+            tf.io.gfile.rmtree(temp_dir)
+        raise
+    return export_dir

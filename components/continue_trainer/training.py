@@ -17,10 +17,6 @@ from tensorflow.core.protobuf import meta_graph_pb2
 
 from components.common import example_inputs
 from savedmodel_estimator import RunConfig, SavedModelEstimator
-from savedmodel_estimator.export import (
-    build_raw_serving_input_receiver_fn,
-    build_raw_supervised_input_receiver_fn,
-)
 from savedmodel_estimator.mode_keys import ModeKeys
 from savedmodel_estimator.saved_model_reader import SavedModelReader
 from savedmodel_estimator.tf_example_inputs import make_input_fn, signature_columns
@@ -162,37 +158,6 @@ def train(
     return estimator
 
 
-def _receiver_templates(signature_def: meta_graph_pb2.SignatureDef) -> dict[str, Any]:
-    """A template per signature input, named like the original placeholder."""
-    templates: dict[str, Any] = {}
-    for key, info in signature_def.inputs.items():
-        dtype = tf.dtypes.as_dtype(info.dtype)
-        shape = tf.TensorShape(info.tensor_shape)
-        if info.WhichOneof('encoding') == 'coo_sparse':
-            templates[key] = tf.SparseTensorSpec(shape, dtype)
-        else:
-            templates[key] = tf.TensorSpec(shape, dtype, name=info.name.split(':')[0])
-    return templates
-
-
-def _input_receivers(reader: SavedModelReader) -> dict[str, Any]:
-    """A receiver fn per mode the SavedModel has, feeding the same inputs its signatures take.
-
-    Train and eval signatures list features and the label together; every input goes in as a
-    feature (no label dict), which the graph import maps by name alike.
-    """
-    receivers: dict[str, Any] = {}
-    for mode in reader.available_modes:
-        signature = reader.signature(mode)
-        assert signature is not None
-        templates = _receiver_templates(signature)
-        if mode == ModeKeys.PREDICT:
-            receivers[mode] = build_raw_serving_input_receiver_fn(templates)
-        else:
-            receivers[mode] = build_raw_supervised_input_receiver_fn(templates, {})
-    return receivers
-
-
 def _inputs_of(signature_def: meta_graph_pb2.SignatureDef | None) -> dict[str, tuple[Any, ...]]:
     if signature_def is None:
         return {}
@@ -220,7 +185,10 @@ def _check_same_inputs(original: SavedModelReader, exported: SavedModelReader) -
 def export_all_modes(
     estimator: SavedModelEstimator, original: SavedModelReader, destination: str
 ) -> SavedModelReader:
-    """Re-exports every mode of `original` from the latest checkpoint into `destination`.
+    """Writes `original` with the latest checkpoint's variables into `destination`.
+
+    Every MetaGraph, signature (classify, regress, predict), asset and init op is kept exactly
+    as first exported; only the variables' values are new.
 
     Written to a temporary directory beside `destination` and renamed into place once complete
     and checked, so `destination` holds a whole SavedModel or nothing.
@@ -233,9 +201,7 @@ def export_all_modes(
     if tf.io.gfile.exists(staging):
         tf.io.gfile.rmtree(staging)
     try:
-        export_dir = os.fsdecode(
-            estimator.experimental_export_all_saved_models(staging, _input_receivers(original))
-        )
+        export_dir = os.fsdecode(estimator.export_trained_saved_model(staging))
         exported = SavedModelReader(export_dir)
         _check_same_inputs(original, exported)
         if tf.io.gfile.exists(destination):
