@@ -49,24 +49,32 @@ def check_examples(
     columns: Sequence[InputColumn],
     signature_name: str,
     peek: int = PEEK_RECORDS,
-) -> None:
+) -> list[InputColumn]:
     """Checks the first `peek` records of every file against the signature's columns.
+
+    Returns:
+        The columns to parse with: integer lists are read into float inputs when the records
+        store them so (CsvExampleGen infers `0`/`1` columns as integers).
 
     Raises:
         ExampleFormatError: (a ValueError) a file is corrupt, a record lacks a feature or holds
             the wrong kind or length, naming the file, record and feature; or a split holds no
             records at all.
     """
+    adapted: list[InputColumn] | None = None
     for split, files in files_by_split.items():
         total = 0
         for path, records in tf_example_inputs.peek_records(files, peek):
-            tf_example_inputs.check_records(records, columns, path, signature_name)
+            if adapted is None and records:
+                adapted = tf_example_inputs.adapt_to_records(columns, records)
+            tf_example_inputs.check_records(records, adapted or columns, path, signature_name)
             total += len(records)
         if total == 0:
             raise ExampleFormatError(
                 f'Split {split!r} holds no records: its files {list(files)} are all empty. '
                 'Check the ExampleGen that produced it.'
             )
+    return adapted if adapted is not None else list(columns)
 
 
 def check_schema(schema_path: str, columns: Sequence[InputColumn], signature_name: str) -> None:

@@ -135,7 +135,7 @@ def train(
     columns = signature_columns(train_signature, 'train')
     if schema_path:
         example_inputs.check_schema(schema_path, columns, 'train')
-    example_inputs.check_examples(files_by_split, columns, 'train')
+    columns = example_inputs.check_examples(files_by_split, columns, 'train')
     files = [f for split_files in files_by_split.values() for f in split_files]
     start_step = global_step_of(reader.variables_path)
     target = options.target_step(start_step)

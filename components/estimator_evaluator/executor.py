@@ -24,7 +24,7 @@ from components.estimator_evaluator.thresholds import MetricThreshold
 from savedmodel_estimator import SavedModelEstimator
 from savedmodel_estimator.mode_keys import ModeKeys
 from savedmodel_estimator.saved_model_reader import SavedModelReader
-from savedmodel_estimator.tf_example_inputs import make_input_fn, signature_columns
+from savedmodel_estimator.tf_example_inputs import InputColumn, make_input_fn, signature_columns
 
 # What evaluate() returns besides the exported `metrics/<name>` values.
 _ALWAYS_RETURNED = ('loss', 'global_step')
@@ -100,12 +100,12 @@ def open_evaluable(saved_model_dir: str, role: str) -> tuple[SavedModelReader, l
 
 
 def evaluate(
-    reader: SavedModelReader, files: Sequence[str], options: EvalOptions
+    reader: SavedModelReader,
+    files: Sequence[str],
+    options: EvalOptions,
+    columns: Sequence[InputColumn],
 ) -> dict[str, Any]:
     """Runs the model's eval graph over the files (to their end, or `options.steps` batches)."""
-    signature = reader.signature(ModeKeys.EVAL)
-    assert signature is not None
-    columns = signature_columns(signature, 'eval')
     input_fn = make_input_fn(files, columns, options.batch_size, num_epochs=1)
     # Summaries the core writes beside its (absent) checkpoints are not an output here.
     with tempfile.TemporaryDirectory() as model_dir:
@@ -116,12 +116,20 @@ def evaluate(
 
 def check_inputs(
     readers: Mapping[str, SavedModelReader], files_by_split: Mapping[str, Sequence[str]]
-) -> None:
-    """Peeks at the examples for every model's eval signature before anything runs."""
-    for reader in readers.values():
+) -> dict[str, list[InputColumn]]:
+    """Peeks at the examples for every model's eval signature before anything runs.
+
+    Returns:
+        The columns to read for each model, by the same names as `readers`.
+    """
+    columns = {}
+    for name, reader in readers.items():
         signature = reader.signature(ModeKeys.EVAL)
         assert signature is not None
-        example_inputs.check_examples(files_by_split, signature_columns(signature, 'eval'), 'eval')
+        columns[name] = example_inputs.check_examples(
+            files_by_split, signature_columns(signature, 'eval'), 'eval'
+        )
+    return columns
 
 
 class Executor(base_executor.BaseExecutor):
@@ -154,10 +162,13 @@ class Executor(base_executor.BaseExecutor):
             )
             readers[name] = reader
         files_by_split = example_inputs.split_files(examples, options.eval_splits)
-        check_inputs(readers, files_by_split)
+        columns = check_inputs(readers, files_by_split)
 
         files = [f for split_files in files_by_split.values() for f in split_files]
-        results = {name: evaluate(reader, files, options) for name, reader in readers.items()}
+        results = {
+            name: evaluate(reader, files, options, columns[name])
+            for name, reader in readers.items()
+        }
         current = results[tfma_output.CANDIDATE if baseline else '']
         base_metrics = results.get(tfma_output.BASELINE)
         checks = thresholds.check_thresholds(options.thresholds, current, base_metrics)
