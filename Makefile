@@ -31,10 +31,10 @@ define package_install
 	touch $(1)/.package
 endef
 
-.PHONY: help setup demo test test-main test-reference test-tf-latest lint typecheck clean
+.PHONY: help setup demo demo-core test test-main test-reference test-tf-latest lint typecheck clean
 
 help:
-	@echo "make demo   set up and run the demo on a bundled Estimator export"
+	@echo "make demo   set up and run the pipeline (sme run) on a bundled Estimator export"
 	@echo "make test   set up and run every test suite in all three environments"
 
 .venv/.installed: requirements/main.lock
@@ -52,7 +52,10 @@ help:
 setup: .venv/.package .venv-reference/.package .venv-tf-latest/.package
 
 demo: .venv/.package
-	.venv/bin/python examples/core_demo.py demo-output
+	.venv/bin/sme run --config examples/demo/config.json
+
+demo-core: .venv/.package
+	.venv/bin/python examples/core_demo.py demo-output/core
 
 lint: .venv/.package
 	.venv/bin/ruff check savedmodel_estimator tests tools examples

@@ -43,15 +43,7 @@ def _readable_restore_errors(checkpoint: str | None) -> Iterator[None]:
         yield
     except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as err:
         op_type = err.node_def.op if err.node_def is not None else ''
-        from_restore = (
-            op_type.startswith('Restore')
-            or 'checkpoint' in str(err).lower()
-            and (
-                'unable to open table file' in str(err).lower()
-                or 'failed to restore' in str(err).lower()
-            )
-        )
-        if checkpoint is None or not from_restore:
+        if checkpoint is None or not op_type.startswith('Restore'):
             raise
         raise SavedModelFormatError(
             checkpoint,

@@ -140,7 +140,7 @@ def export_all(
 
 
 def _checkpoint_files(checkpoint_path: str) -> list[str]:
-    files = tf.io.gfile.glob(checkpoint_path + '.data-*') + [checkpoint_path + '.index']
+    files = [*tf.io.gfile.glob(checkpoint_path + '.data-*'), checkpoint_path + '.index']
     missing = [f for f in files if not tf.io.gfile.exists(f)]
     if missing or len(files) < 2:
         raise ValueError(f'Checkpoint {checkpoint_path!r} is incomplete: no index or data files.')

@@ -1,0 +1,1 @@
+"""BatchPredictor: batch inference with any signature of a SavedModel (see component.py)."""

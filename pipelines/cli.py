@@ -1,0 +1,261 @@
+"""`sme`: inspect an Estimator export, run the pipeline, or run one stage.
+
+sme inspect SAVED_MODEL
+sme run --saved-model DIR --data DIR [--config FILE] [--beam-arg ARG ...]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+# Google client libraries warn at import about Python 3.10, which TFX 1.16 requires.
+warnings.filterwarnings('ignore', category=FutureWarning)
+
+console = Console(highlight=False)
+
+
+def _fail(message: str) -> None:
+    console.print(f'[red]error:[/red] {message}')
+    sys.exit(2)
+
+
+@click.group(context_settings={'help_option_names': ['-h', '--help']})
+def main() -> None:
+    """Keep SavedModels exported by tf.estimator alive: inspect, continue training, evaluate,
+    batch-predict, in ML-Metadata-tracked pipelines."""
+
+
+@main.command()
+@click.argument('saved_model')
+@click.option('--json', 'as_json', is_flag=True, help='Print a machine-readable summary.')
+@click.option('--allow-op', 'allowed', multiple=True, help='Op type the scan may let through.')
+def inspect(saved_model: str, as_json: bool, allowed: tuple[str, ...]) -> None:
+    """Modes, signatures, variables and an ops scan of SAVED_MODEL."""
+    from savedmodel_estimator import SavedModelFormatError
+    from savedmodel_estimator.inspection import inspect_saved_model, scan_ops
+
+    try:
+        summary = inspect_saved_model(saved_model)
+        unsafe = scan_ops(saved_model, allowed=allowed)
+    except (SavedModelFormatError, ValueError) as err:
+        _fail(str(err))
+        return
+    if as_json:
+        out = {
+            'path': summary.path,
+            'modes': list(summary.modes),
+            'global_step': summary.global_step,
+            'signatures': {
+                mode: {
+                    'key': sig.key,
+                    'method_name': sig.method_name,
+                    'inputs': {t.key: t.to_json() for t in sig.inputs},
+                    'outputs': {t.key: t.to_json() for t in sig.outputs},
+                }
+                for mode in summary.modes
+                if (sig := summary.signature(mode)) is not None
+            },
+            'variables': {
+                v.name: {'shape': list(v.shape), 'dtype': v.dtype} for v in summary.variables
+            },
+            'unsafe_ops': [str(op) for op in unsafe],
+        }
+        click.echo(json.dumps(out, indent=2))
+        return
+    console.print(f'[bold]{summary.path}[/bold]')
+    console.print(
+        f'modes: {", ".join(summary.modes) or "none"}; global step: {summary.global_step}'
+    )
+    for mode in summary.modes:
+        sig = summary.signature(mode)
+        if sig is None:
+            continue
+        table = Table(
+            title=f'{mode}: signature {sig.key!r} ({sig.method_name})', title_justify='left'
+        )
+        for column in ('', 'name', 'dtype', 'shape'):
+            table.add_column(column)
+        for kind, tensors in (('in', sig.inputs), ('out', sig.outputs)):
+            for t in tensors:
+                shape = 'sparse' if t.sparse else str(list(t.shape) if t.shape is not None else '?')
+                table.add_row(kind, t.key, t.dtype, shape)
+        console.print(table)
+    total = sum(1 for _ in summary.variables)
+    console.print(f'variables: {total}')
+    if unsafe:
+        console.print(f'[red]unsafe ops ({len(unsafe)}):[/red]')
+        for op in unsafe:
+            console.print(f'  {op}')
+    else:
+        console.print('ops scan: nothing a model has no business running')
+
+
+def _thresholds(values: tuple[str, ...]) -> dict[str, Any]:
+    """`metrics/accuracy>=0.5`, `loss<=2`, `metrics/auc:change>=0` into the thresholds JSON."""
+    import re
+
+    out: dict[str, Any] = {}
+    for text in values:
+        match = re.fullmatch(r'(.+?)(:change)?\s*(>=|<=)\s*([-+.\deE]+)', text.strip())
+        if not match:
+            raise click.BadParameter(
+                f'{text!r}: expected METRIC>=VALUE, METRIC<=VALUE or METRIC:change>=VALUE '
+                '(e.g. metrics/accuracy>=0.6).',
+                param_hint='--threshold',
+            )
+        name, change, op, value = match.groups()
+        entry = out.setdefault(name, {})
+        if change:
+            entry['change'] = {
+                'direction': 'higher_is_better' if op == '>=' else 'lower_is_better',
+                'absolute': abs(float(value)) if float(value) else 0.0,
+            }
+        else:
+            entry['lower_bound' if op == '>=' else 'upper_bound'] = float(value)
+    return out
+
+
+@main.command()
+@click.option(
+    '--config',
+    'config_file',
+    type=click.Path(exists=True, dir_okay=False),
+    help='JSON or YAML settings (schemas/pipeline_config.schema.json); flags override.',
+)
+@click.option('--saved-model', help='The Estimator export (local path or gs://...).')
+@click.option('--data', help='Directory with train* and eval* files (CSV or TFRecord).')
+@click.option('--output-dir', help='Pipeline root and ML Metadata go here [sme-output].')
+@click.option('--train-steps', type=int, help='Steps to continue training [100].')
+@click.option('--batch-size', type=int, help='Training and evaluation batch size [32].')
+@click.option(
+    '--threshold',
+    'thresholds',
+    multiple=True,
+    help='Blessing condition, e.g. metrics/accuracy>=0.6, loss<=1, loss:change<=0.',
+)
+@click.option(
+    '--passthrough',
+    'passthrough',
+    multiple=True,
+    help='Feature to copy beside each prediction (e.g. an id).',
+)
+@click.option(
+    '--beam-arg',
+    'beam_args',
+    multiple=True,
+    help='Passed to Beam, e.g. --beam-arg=--runner=DataflowRunner.',
+)
+@click.option('--no-cache', is_flag=True, help='Run every stage even if its inputs are unchanged.')
+def run(
+    config_file: str | None,
+    saved_model: str | None,
+    data: str | None,
+    output_dir: str | None,
+    train_steps: int | None,
+    batch_size: int | None,
+    thresholds: tuple[str, ...],
+    passthrough: tuple[str, ...],
+    beam_args: tuple[str, ...],
+    no_cache: bool,
+) -> None:
+    """Import, continue training, evaluate against the import, and batch-predict if blessed."""
+    from pipelines.config import ConfigError, PipelineConfig
+
+    values: dict[str, Any] = {}
+    if config_file:
+        try:
+            values = dict(vars(PipelineConfig.from_file(config_file)))
+        except ConfigError as err:
+            _fail(str(err))
+    flags = {
+        'saved_model': saved_model,
+        'data': data,
+        'output_dir': output_dir,
+        'train_steps': train_steps,
+        'batch_size': batch_size,
+        'metric_thresholds': _thresholds(thresholds) if thresholds else None,
+        'passthrough_features': list(passthrough) if passthrough else None,
+        'beam_pipeline_args': list(beam_args) if beam_args else None,
+        'enable_cache': False if no_cache else None,
+    }
+    values.update({k: v for k, v in flags.items() if v is not None})
+    for required in ('saved_model', 'data'):
+        if not values.get(required):
+            _fail(f'missing --{required.replace("_", "-")} (or {required!r} in --config).')
+    try:
+        config = PipelineConfig.from_dict(values, source='sme run')
+    except ConfigError as err:
+        _fail(str(err))
+        return
+    run_pipeline(config)
+
+
+def run_pipeline(config: Any) -> None:
+    """Runs the local pipeline with progress lines, then prints the summary."""
+    from pipelines import local_pipeline, run_summary
+    from pipelines.progress import progress_to
+
+    console.print(f'Running pipeline {config.pipeline_name!r} (output: {config.output_dir})')
+    connection = None
+    try:
+        with progress_to(lambda line: console.print(line)):
+            pipeline = local_pipeline.create_pipeline(config)
+            connection = pipeline.metadata_connection_config
+            local_pipeline.run_local(config, connection)
+    except Exception as err:  # the run failed: say where, keep the traceback short
+        console.print(f'[red]Pipeline failed:[/red] {type(err).__name__}: {err}')
+        console.print(f'ML Metadata: {os.path.abspath(config.metadata_file)}')
+        sys.exit(1)
+    summary = run_summary.summarize(
+        connection, config.pipeline_name, os.path.abspath(config.metadata_file)
+    )
+    print_summary(summary)
+
+
+def print_summary(summary: Any) -> None:
+    console.print()
+    stages = ', '.join(f'{stage} {state}' for stage, state in summary.states.items())
+    console.print(f'Stages: {stages}')
+    console.print(f'Imported model: {summary.imported_model} (global step {summary.imported_step})')
+    console.print(f'Trained model:  {summary.trained_model} (global step {summary.trained_step})')
+    names = sorted(set(summary.metrics_before) | set(summary.metrics_after))
+    if names:
+        table = Table(
+            title='Metrics (eval split): imported model -> trained model', title_justify='left'
+        )
+        table.add_column('metric')
+        table.add_column('before', justify='right')
+        table.add_column('after', justify='right')
+
+        def fmt(value: Any) -> str:
+            return f'{value:.6g}' if isinstance(value, (int, float)) else '-'
+
+        for name in names:
+            table.add_row(
+                name, fmt(summary.metrics_before.get(name)), fmt(summary.metrics_after.get(name))
+            )
+        console.print(table)
+    verdict = {True: 'BLESSED', False: 'NOT BLESSED', None: 'unknown'}[summary.blessed]
+    console.print(f'Blessing: {verdict} ({summary.blessing_reason or "no reason recorded"})')
+    console.print(f'Evaluation: {summary.evaluation}')
+    if summary.predictions_skipped:
+        console.print(f'Predictions: skipped ({summary.predictions_skipped})')
+    else:
+        count = summary.predicted_examples
+        console.print(
+            f'Predictions: {count if count is not None else "?"} examples in {summary.predictions}'
+        )
+    console.print(f'ML Metadata: {summary.metadata}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,102 @@
+"""The settings of the pipeline `sme run` builds, validated against schemas/pipeline_config.schema.json."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+from typing import Any
+
+import jsonschema
+
+from schemas import load_schema
+
+
+class ConfigError(ValueError):
+    """A pipeline configuration that does not match its JSON Schema."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    """What `sme run` needs; field meanings are documented in the JSON Schema."""
+
+    saved_model: str
+    data: str
+    data_format: str = 'auto'
+    train_pattern: str = 'train*'
+    eval_pattern: str = 'eval*'
+    pipeline_name: str = 'sme-continue-training'
+    output_dir: str = 'sme-output'
+    metadata_path: str | None = None
+    train_steps: int = 100
+    batch_size: int = 32
+    shuffle_buffer: int = 0
+    metric_thresholds: dict[str, Any] = dataclasses.field(default_factory=dict)
+    predict_splits: list[str] = dataclasses.field(default_factory=lambda: ['eval'])
+    max_batch_size: int = 1024
+    output_formats: list[str] = dataclasses.field(
+        default_factory=lambda: ['prediction_log', 'jsonl']
+    )
+    passthrough_features: list[str] = dataclasses.field(default_factory=list)
+    beam_pipeline_args: list[str] = dataclasses.field(
+        default_factory=lambda: ['--direct_running_mode=in_memory']
+    )
+    enable_cache: bool = True
+
+    @property
+    def pipeline_root(self) -> str:
+        return str(pathlib.Path(self.output_dir) / 'pipeline_root')
+
+    @property
+    def metadata_file(self) -> str:
+        return self.metadata_path or str(pathlib.Path(self.output_dir) / 'metadata.sqlite')
+
+    @property
+    def resolved_data_format(self) -> str:
+        if self.data_format != 'auto':
+            return self.data_format
+        data = pathlib.Path(self.data)
+        return (
+            'csv'
+            if any(data.glob(self.train_pattern + '.csv'))
+            or any(p.suffix == '.csv' for p in data.glob(self.train_pattern))
+            else 'tfrecord'
+        )
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str = 'configuration') -> PipelineConfig:
+        """Validates `values` against the JSON Schema and builds the config.
+
+        Raises:
+            ConfigError: naming the offending key, what was expected and what was found.
+        """
+        schema = load_schema('pipeline_config')
+        validator = jsonschema.Draft202012Validator(schema)
+        errors = sorted(validator.iter_errors(values), key=lambda e: list(e.absolute_path))
+        if errors:
+            error = errors[0]
+            where = '.'.join(str(p) for p in error.absolute_path) or '(top level)'
+            raise ConfigError(f'{source}: {where}: {error.message}.')
+        return cls(**values)
+
+    @classmethod
+    def from_file(cls, path: str | pathlib.Path) -> PipelineConfig:
+        """Reads a JSON (or YAML) config file."""
+        text = pathlib.Path(path).read_text()
+        if str(path).endswith(('.yaml', '.yml')):
+            import yaml
+
+            values = yaml.safe_load(text)
+        else:
+            try:
+                values = json.loads(text)
+            except json.JSONDecodeError as err:
+                raise ConfigError(f'{path}: not valid JSON ({err}).') from err
+        if not isinstance(values, dict):
+            raise ConfigError(
+                f'{path}: expected an object of settings, found {type(values).__name__}.'
+            )
+        return cls.from_dict(values, source=str(path))
+
+    def replace(self, **changes: Any) -> PipelineConfig:
+        return dataclasses.replace(self, **changes)

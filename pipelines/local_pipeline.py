@@ -1,0 +1,111 @@
+"""The continue-training pipeline, and running it locally.
+
+ExampleGen (CSV or TFRecord) -> SavedModelImporter -> ContinueTrainer -> EstimatorEvaluator
+(baseline: the imported model) -> BatchPredictor (on the blessed model), run by TFX's
+LocalDagRunner with ML Metadata in SQLite and Beam's DirectRunner unless `beam_pipeline_args`
+say otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from tfx import v1 as tfx
+from tfx.proto import example_gen_pb2
+
+from components.batch_predictor.component import BatchPredictor
+from components.continue_trainer.component import ContinueTrainer
+from components.estimator_evaluator.component import EstimatorEvaluator
+from components.saved_model_importer.component import SavedModelImporter
+from pipelines.config import PipelineConfig
+
+# Node ids, used to find each stage's outputs in ML Metadata.
+EXAMPLE_GEN = 'ExampleGen'
+IMPORTER = 'SavedModelImporter'
+TRAINER = 'ContinueTrainer'
+EVALUATOR = 'EstimatorEvaluator'
+PREDICTOR = 'BatchPredictor'
+
+
+def _example_gen(config: PipelineConfig) -> Any:
+    if config.resolved_data_format == 'csv':
+        suffix, component = '.csv', tfx.components.CsvExampleGen
+    else:
+        suffix, component = '', tfx.components.ImportExampleGen
+
+    def pattern(glob: str) -> str:
+        return glob if not suffix or glob.endswith(suffix) else glob + suffix
+
+    splits = [
+        example_gen_pb2.Input.Split(name='train', pattern=pattern(config.train_pattern)),
+        example_gen_pb2.Input.Split(name='eval', pattern=pattern(config.eval_pattern)),
+    ]
+    return component(
+        input_base=_absolute(config.data),
+        input_config=example_gen_pb2.Input(splits=splits),
+    ).with_id(EXAMPLE_GEN)
+
+
+def _absolute(uri: str) -> str:
+    """Local paths made absolute (the pipeline may run elsewhere); URIs like gs:// kept."""
+    return uri if '://' in uri else os.path.abspath(uri)
+
+
+def create_components(config: PipelineConfig) -> list[Any]:
+    """The pipeline's components, wired; shared by every runner (local, Kubeflow, Vertex)."""
+    example_gen = _example_gen(config)
+    importer = SavedModelImporter(
+        source_uri=_absolute(config.saved_model), required_modes=('train', 'eval')
+    ).with_id(IMPORTER)
+    trainer = ContinueTrainer(
+        base_model=importer.outputs['model'],
+        examples=example_gen.outputs['examples'],
+        train_steps=config.train_steps,
+        batch_size=config.batch_size,
+        shuffle_buffer=config.shuffle_buffer,
+        # Checkpoints outlive a failed attempt here, so a retry resumes instead of restarting.
+        checkpoint_dir=_absolute(config.pipeline_root).rstrip('/') + '/checkpoints',
+    ).with_id(TRAINER)
+    evaluator = EstimatorEvaluator(
+        model=trainer.outputs['model'],
+        examples=example_gen.outputs['examples'],
+        baseline_model=importer.outputs['model'],
+        metric_thresholds=json.dumps(config.metric_thresholds)
+        if config.metric_thresholds
+        else None,
+        batch_size=config.batch_size,
+    ).with_id(EVALUATOR)
+    predictor = BatchPredictor(
+        model=trainer.outputs['model'],
+        examples=example_gen.outputs['examples'],
+        model_blessing=evaluator.outputs['blessing'],
+        splits=config.predict_splits,
+        max_batch_size=config.max_batch_size,
+        output_formats=config.output_formats,
+        passthrough_features=config.passthrough_features,
+    ).with_id(PREDICTOR)
+    return [example_gen, importer, trainer, evaluator, predictor]
+
+
+def create_pipeline(config: PipelineConfig, metadata_connection_config: Any = None) -> Any:
+    """The TFX pipeline for `config`; ML Metadata in SQLite at `config.metadata_file` by default."""
+    if metadata_connection_config is None:
+        os.makedirs(os.path.dirname(os.path.abspath(config.metadata_file)), exist_ok=True)
+        metadata_connection_config = tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            os.path.abspath(config.metadata_file)
+        )
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.pipeline_name,
+        pipeline_root=_absolute(config.pipeline_root),
+        metadata_connection_config=metadata_connection_config,
+        components=create_components(config),
+        enable_cache=config.enable_cache,
+        beam_pipeline_args=list(config.beam_pipeline_args),
+    )
+
+
+def run_local(config: PipelineConfig, metadata_connection_config: Any = None) -> None:
+    """Runs the pipeline with TFX's LocalDagRunner."""
+    tfx.orchestration.LocalDagRunner().run(create_pipeline(config, metadata_connection_config))

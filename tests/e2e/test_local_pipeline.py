@@ -1,0 +1,109 @@
+"""The whole local pipeline on the bundled demo: two runs, the cache, lineage in ML Metadata."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import shutil
+
+import pytest
+from ml_metadata.proto import metadata_store_pb2
+
+from pipelines import lineage, local_pipeline, run_summary
+from pipelines.config import PipelineConfig
+
+pytestmark = pytest.mark.slow
+
+DEMO = pathlib.Path(__file__).resolve().parents[2] / 'examples' / 'demo'
+STAGES = run_summary.STAGES
+
+
+@pytest.fixture(scope='module')
+def runs(tmp_path_factory):
+    """Runs the pipeline twice on a copy of the demo; returns (config, summaries, store)."""
+    root = tmp_path_factory.mktemp('pipeline')
+    shutil.copytree(DEMO, root / 'demo')
+    values = json.loads((DEMO / 'config.json').read_text())
+    values.update(
+        saved_model=str(root / 'demo' / 'saved_model'),
+        data=str(root / 'demo' / 'data'),
+        output_dir=str(root / 'out'),
+        train_steps=20,
+    )
+    config = PipelineConfig.from_dict(values)
+    summaries = []
+    for _ in range(2):
+        pipeline = local_pipeline.create_pipeline(config)
+        local_pipeline.run_local(config, pipeline.metadata_connection_config)
+        summaries.append(
+            run_summary.summarize(
+                pipeline.metadata_connection_config, config.pipeline_name, config.metadata_file
+            )
+        )
+    store = lineage.open_store(pipeline.metadata_connection_config)
+    return config, summaries, store
+
+
+def test_first_run_completes_every_stage_and_the_second_hits_the_cache(runs):
+    _, (first, second), _ = runs
+    assert set(first.states) == set(STAGES)
+    assert all(state == 'COMPLETE' for state in first.states.values()), first.states
+    assert all(state == 'CACHED' for state in second.states.values()), second.states
+    assert second.trained_model == first.trained_model  # the cache reused the artifacts
+
+
+def test_training_continued_from_the_imported_step(runs):
+    _, (first, _), _ = runs
+    assert first.imported_step == 200  # tools/make_demo_bundle.py trained 200 steps
+    assert first.trained_step == 220
+    assert first.metrics_before['global_step'] == 200
+    assert first.metrics_after['global_step'] == 220
+    assert first.metrics_after['loss'] != first.metrics_before['loss']
+
+
+def test_outputs_are_where_the_summary_says(runs):
+    _, (first, _), _ = runs
+    assert (pathlib.Path(first.trained_model) / 'Format-Serving' / 'saved_model.pb').is_file()
+    blessing_file = 'BLESSED' if first.blessed else 'NOT_BLESSED'
+    evaluator_dir = pathlib.Path(first.evaluation).parent.parent
+    assert list(evaluator_dir.glob(f'blessing/*/{blessing_file}'))
+    rows = [
+        json.loads(line)
+        for path in pathlib.Path(first.predictions).rglob('*.jsonl*')
+        if path.suffix == '.jsonl'
+        for line in path.read_text().splitlines()
+    ]
+    assert len(rows) == 500  # the demo's eval split
+    assert all(row['customer_id'].startswith('c') for row in rows)
+
+
+def _parents(store, artifact_id: int) -> set[int]:
+    """Artifacts that were inputs of the executions that output `artifact_id`."""
+    producers = {
+        e.execution_id
+        for e in store.get_events_by_artifact_ids([artifact_id])
+        if e.type == metadata_store_pb2.Event.OUTPUT
+    }
+    return {
+        e.artifact_id
+        for e in store.get_events_by_execution_ids(list(producers))
+        if e.type == metadata_store_pb2.Event.INPUT
+    }
+
+
+def test_lineage_leads_from_the_import_to_every_output(runs):
+    config, _, store = runs
+    stage = {s: lineage.latest_stage_run(store, config.pipeline_name, s) for s in STAGES}
+    imported = stage['SavedModelImporter'].output('model')
+    trained = stage['ContinueTrainer'].output('model')
+    evaluation = stage['EstimatorEvaluator'].output('evaluation')
+    blessing = stage['EstimatorEvaluator'].output('blessing')
+    inference = stage['BatchPredictor'].output('inference_result')
+    # Follow the events backwards from each output to the imported model.
+    assert imported.id in _parents(store, trained.id)
+    assert {trained.id, imported.id} <= _parents(store, evaluation.id)
+    assert trained.id in _parents(store, blessing.id)
+    assert {trained.id, blessing.id} <= _parents(store, inference.id)
+    assert lineage.custom_property(trained, 'source_uri') == imported.uri + '/Format-Serving' or (
+        lineage.custom_property(trained, 'source_uri') or ''
+    ).startswith(imported.uri)
