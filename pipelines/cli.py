@@ -20,7 +20,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 # Google client libraries warn at import about Python 3.10, which TFX 1.16 requires.
 warnings.filterwarnings('ignore', category=FutureWarning)
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 def _fail(message: str) -> None:
@@ -58,8 +58,8 @@ def inspect(saved_model: str, as_json: bool, allowed: tuple[str, ...]) -> None:
                 mode: {
                     'key': sig.key,
                     'method_name': sig.method_name,
-                    'inputs': {t.key: t.to_json() for t in sig.inputs},
-                    'outputs': {t.key: t.to_json() for t in sig.outputs},
+                    'inputs': {k: t.to_json() for k, t in sig.inputs.items()},
+                    'outputs': {k: t.to_json() for k, t in sig.outputs.items()},
                 }
                 for mode in summary.modes
                 if (sig := summary.signature(mode)) is not None
@@ -85,7 +85,7 @@ def inspect(saved_model: str, as_json: bool, allowed: tuple[str, ...]) -> None:
         for column in ('', 'name', 'dtype', 'shape'):
             table.add_column(column)
         for kind, tensors in (('in', sig.inputs), ('out', sig.outputs)):
-            for t in tensors:
+            for t in tensors.values():
                 shape = 'sparse' if t.sparse else str(list(t.shape) if t.shape is not None else '?')
                 table.add_row(kind, t.key, t.dtype, shape)
         console.print(table)
@@ -255,6 +255,175 @@ def print_summary(summary: Any) -> None:
             f'Predictions: {count if count is not None else "?"} examples in {summary.predictions}'
         )
     console.print(f'ML Metadata: {summary.metadata}')
+
+
+def _run_stage(name: str, fn: Any, *args: Any, **kwargs: Any) -> None:
+    """Runs one stage with progress lines; prints its outputs' properties as JSON."""
+    from pipelines.progress import progress_to
+
+    try:
+        with progress_to(lambda line: console.print(line)):
+            outputs = fn(*args, **kwargs)
+    except (ValueError, RuntimeError, FileNotFoundError) as err:
+        _fail(f'{name}: {err}')
+        return
+    click.echo(json.dumps(outputs, indent=2, sort_keys=True, default=str))
+
+
+def _json_list(values: tuple[str, ...]) -> list[str] | None:
+    return list(values) if values else None
+
+
+@main.command(name='import')
+@click.argument('source')
+@click.option('--out', required=True, help='Model artifact directory to write (Format-Serving/).')
+@click.option(
+    '--require-mode', 'modes', multiple=True, type=click.Choice(['train', 'eval', 'infer'])
+)
+@click.option('--allow-op', 'allowed', multiple=True, help='Op type the scan may let through.')
+@click.option('--schema-out', help='Also write a Schema inferred from the signatures here.')
+def import_command(
+    source: str, out: str, modes: tuple[str, ...], allowed: tuple[str, ...], schema_out: str | None
+) -> None:
+    """Validate and scan the SavedModel at SOURCE and copy it into a Model artifact at --out."""
+    from pipelines import stages
+
+    _run_stage(
+        'import',
+        stages.run_import,
+        source,
+        out,
+        required_modes=modes,
+        allow_unsafe_ops=allowed,
+        emit_schema=schema_out,
+    )
+
+
+@main.command()
+@click.option('--model', required=True, help='Model artifact directory or SavedModel directory.')
+@click.option('--examples', required=True, help='Directory of Split-<name>/ TFRecord folders.')
+@click.option('--out', required=True, help='Model artifact directory to write.')
+@click.option('--run-dir', required=True, help='ModelRun directory: checkpoints, TensorBoard logs.')
+@click.option('--train-steps', type=int, help="Steps beyond the model's global step.")
+@click.option('--max-steps', type=int, help='Train until this global step.')
+@click.option('--batch-size', type=int)
+@click.option('--shuffle-buffer', type=int)
+@click.option('--split', 'splits', multiple=True, help='Split(s) to train on [train].')
+@click.option('--checkpoint-dir', help='Where checkpoints survive a failed attempt.')
+def train(
+    model: str,
+    examples: str,
+    out: str,
+    run_dir: str,
+    train_steps: int | None,
+    max_steps: int | None,
+    batch_size: int | None,
+    shuffle_buffer: int | None,
+    splits: tuple[str, ...],
+    checkpoint_dir: str | None,
+) -> None:
+    """Continue training a model on tf.Examples; write the trained model and its run."""
+    from pipelines import stages
+
+    _run_stage(
+        'train',
+        stages.run_train,
+        model,
+        examples,
+        out,
+        run_dir,
+        train_steps=train_steps,
+        max_steps=max_steps,
+        batch_size=batch_size,
+        shuffle_buffer=shuffle_buffer,
+        train_splits=_json_list(splits),
+        checkpoint_dir=checkpoint_dir,
+    )
+
+
+@main.command()
+@click.option('--model', required=True, help='Model artifact directory or SavedModel directory.')
+@click.option('--examples', required=True, help='Directory of Split-<name>/ TFRecord folders.')
+@click.option('--out', required=True, help='ModelEvaluation directory to write.')
+@click.option('--blessing-out', required=True, help='ModelBlessing directory to write.')
+@click.option('--baseline', help='Baseline model to compare with.')
+@click.option(
+    '--threshold',
+    'thresholds',
+    multiple=True,
+    help='e.g. metrics/accuracy>=0.6, loss<=1, loss:change<=0.',
+)
+@click.option('--split', 'splits', multiple=True, help='Split(s) to evaluate on [eval].')
+@click.option('--batch-size', type=int)
+def evaluate(
+    model: str,
+    examples: str,
+    out: str,
+    blessing_out: str,
+    baseline: str | None,
+    thresholds: tuple[str, ...],
+    splits: tuple[str, ...],
+    batch_size: int | None,
+) -> None:
+    """Run the model's own eval graph (and the baseline's); write metrics and a blessing."""
+    from pipelines import stages
+
+    _run_stage(
+        'evaluate',
+        stages.run_evaluate,
+        model,
+        examples,
+        out,
+        blessing_out,
+        baseline=baseline,
+        metric_thresholds=json.dumps(_thresholds(thresholds)) if thresholds else None,
+        eval_splits=splits or ('eval',),
+        batch_size=batch_size,
+    )
+
+
+@main.command()
+@click.option('--model', required=True, help='Model artifact directory or SavedModel directory.')
+@click.option('--examples', required=True, help='Directory of Split-<name>/ TFRecord folders.')
+@click.option('--out', required=True, help='InferenceResult directory to write.')
+@click.option('--blessing', help='Blessing directory; predictions are skipped if NOT_BLESSED.')
+@click.option('--signature', 'signature_name', help='Signature to run [serving_default].')
+@click.option('--split', 'splits', multiple=True, help='Split(s) to predict [all].')
+@click.option(
+    '--format', 'formats', multiple=True, type=click.Choice(['prediction_log', 'jsonl', 'parquet'])
+)
+@click.option('--passthrough', multiple=True, help='Feature to copy beside each prediction.')
+@click.option('--max-batch-size', type=int)
+@click.option('--beam-arg', 'beam_args', multiple=True, help='Passed to Beam.')
+def predict(
+    model: str,
+    examples: str,
+    out: str,
+    blessing: str | None,
+    signature_name: str | None,
+    splits: tuple[str, ...],
+    formats: tuple[str, ...],
+    passthrough: tuple[str, ...],
+    max_batch_size: int | None,
+    beam_args: tuple[str, ...],
+) -> None:
+    """Batch-predict tf.Examples with Beam; write PredictionLogs (and rows)."""
+    from pipelines import stages
+
+    _run_stage(
+        'predict',
+        stages.run_predict,
+        model,
+        examples,
+        out,
+        blessing=blessing,
+        beam_pipeline_args=beam_args,
+        signature_name=signature_name,
+        splits=_json_list(splits),
+        output_formats=_json_list(formats),
+        passthrough_features=_json_list(passthrough),
+        max_batch_size=max_batch_size,
+    )
 
 
 if __name__ == '__main__':

@@ -72,7 +72,13 @@ def signature_inputs(signature_def: Any) -> dict[str, dict[str, Any]]:
 
 
 def model_path(artifact: Any) -> str:
-    """The SavedModel directory inside a Model artifact, where TFX looks for it."""
+    """The SavedModel directory inside a Model artifact, where TFX looks for it.
+
+    An artifact whose directory is itself a SavedModel (as a kfp `dsl.Model` path or a plain
+    directory given to an `sme` stage command may be) is its own SavedModel.
+    """
+    if tf.io.gfile.exists(os.path.join(artifact.uri, 'saved_model.pb')):
+        return str(artifact.uri)
     has_version = artifact.has_custom_property(TFX_VERSION_PROPERTY)
     primary = os.path.join(artifact.uri, SERVING_MODEL_DIR)
     legacy = os.path.join(artifact.uri, OLD_SERVING_MODEL_DIR)
