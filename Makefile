@@ -64,7 +64,7 @@ lint: .venv/.package
 typecheck: .venv/.package
 	.venv/bin/mypy savedmodel_estimator
 
-test-main: .venv/.package
+test-main: .venv/.package .venv-reference/.package  # the seed example exports in .venv-reference
 	.venv/bin/python -m pytest -m "not reference" $(PYTEST_ARGS)
 
 test-reference: .venv-reference/.package .venv/.package
