@@ -107,3 +107,50 @@ def test_lineage_leads_from_the_import_to_every_output(runs):
     assert lineage.custom_property(trained, 'source_uri') == imported.uri + '/Format-Serving' or (
         lineage.custom_property(trained, 'source_uri') or ''
     ).startswith(imported.uri)
+
+
+def test_stock_bulk_inferrer_runs_on_the_trained_model_artifact(runs, tmp_path):
+    """The trained Model is where and what TFX expects: stock BulkInferrer predicts with it."""
+    import tensorflow as tf
+    from tensorflow_serving.apis.prediction_log_pb2 import PredictionLog
+    from tfx.components.bulk_inferrer import executor as stock_executor
+    from tfx.types import standard_artifacts, standard_component_specs
+
+    config, (first, _), store = runs
+    trained = lineage.latest_stage_run(store, config.pipeline_name, 'ContinueTrainer')
+    gen = lineage.latest_stage_run(store, config.pipeline_name, 'ExampleGen')
+    model = standard_artifacts.Model()
+    model.set_mlmd_artifact(trained.output('model'))
+    examples = standard_artifacts.Examples()
+    examples.set_mlmd_artifact(gen.output('examples'))
+    result = standard_artifacts.InferenceResult()
+    result.uri = str(tmp_path / 'stock')
+    stock_executor.Executor().Do(
+        {
+            standard_component_specs.MODEL_KEY: [model],
+            standard_component_specs.EXAMPLES_KEY: [examples],
+        },
+        {standard_component_specs.INFERENCE_RESULT_KEY: [result]},
+        {
+            standard_component_specs.MODEL_SPEC_KEY: '{}',
+            standard_component_specs.DATA_SPEC_KEY: json.dumps({'example_splits': ['eval']}),
+        },
+    )
+    files = tf.io.gfile.glob(f'{result.uri}/prediction_logs-*.gz')
+    logs = [
+        PredictionLog.FromString(r)
+        for r in tf.data.TFRecordDataset(files, compression_type='GZIP').as_numpy_iterator()
+    ]
+    assert len(logs) == 500
+    stock_scores = sorted(
+        c.score
+        for log in logs
+        for c in log.classify_log.response.result.classifications[0].classes
+        if c.label == '1'
+    )
+    ours = sorted(
+        json.loads(line)['scores'][1]
+        for path in pathlib.Path(first.predictions).rglob('*.jsonl')
+        for line in path.read_text().splitlines()
+    )
+    assert stock_scores == pytest.approx(ours, rel=1e-5)
