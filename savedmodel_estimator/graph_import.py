@@ -96,7 +96,11 @@ def generate_input_map(
     if labels is not None:
         labels = wrap_and_check_input_tensors(labels, 'label')
     input_map: dict[str, Any] = {}
-    for key, tensor_info in signature_def.inputs.items():
+    # Features before labels, each by name: protobuf map order differs between versions, and a
+    # mismatch report should not (the original, on protobuf 3/4, reported features first).
+    order = sorted(signature_def.inputs, key=lambda k: (labels is not None and k in labels, k))
+    for key in order:
+        tensor_info = signature_def.inputs[key]
         if key in features:
             value = features[key]
         elif labels is not None and key in labels:
