@@ -57,7 +57,10 @@ def docs_export(tmp_path_factory) -> pathlib.Path:
         )
     out = tmp_path_factory.mktemp('reference_models')
     command = [REFERENCE_PYTHON, EXPORT_TOOL, '--only', 'docs_example', '--expected', out]
-    env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'}
+    # A clean environment: importing TFX in this process sets TF_USE_LEGACY_KERAS and friends,
+    # which would send TensorFlow 2.15 looking for tf_keras.
+    env = {key: os.environ[key] for key in ('PATH', 'HOME', 'LANG', 'TMPDIR') if key in os.environ}
+    env['TF_CPP_MIN_LOG_LEVEL'] = '2'
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     if done.returncode != 0:
         pytest.fail(f'{EXPORT_TOOL.name} failed ({done.returncode}):\n{done.stderr[-3000:]}')
