@@ -338,7 +338,7 @@ class SavedModelEstimator:
                         yield batch
                         continue
                     for i in range(_batch_length(batch)):
-                        yield {key: value[i] for key, value in batch.items()}
+                        yield {key: _example(value, i) for key, value in batch.items()}
 
     # -- export --------------------------------------------------------------------------------
 
@@ -432,11 +432,27 @@ def _select_keys(predictions: dict[str, Any], predict_keys: Sequence[str] | None
     return selected
 
 
+def _rows(value: Any) -> int:
+    if isinstance(value, tf.compat.v1.SparseTensorValue):
+        return int(value.dense_shape[0])
+    return int(value.shape[0])
+
+
+def _example(value: Any, i: int) -> Any:
+    """Row `i` of a batch output; a SparseTensor output gives that row as a SparseTensorValue."""
+    if not isinstance(value, tf.compat.v1.SparseTensorValue):
+        return value[i]
+    in_row = value.indices[:, 0] == i
+    return tf.compat.v1.SparseTensorValue(
+        value.indices[in_row][:, 1:], value.values[in_row], value.dense_shape[1:]
+    )
+
+
 def _batch_length(batch: dict[str, Any]) -> int:
     length = None
     for key, value in batch.items():
-        length = length or value.shape[0]
-        if value.shape[0] != length:
+        length = length or _rows(value)
+        if _rows(value) != length:
             raise ValueError(
                 f'Batch length of predictions should be same. {key} has different batch length '
                 'than others.'

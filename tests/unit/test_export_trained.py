@@ -72,3 +72,21 @@ def test_refuses_a_checkpoint_of_another_model(tmp_path):
     with pytest.raises(ValueError, match='lacks variables the SavedModel restores'):
         est.export_trained_saved_model(str(tmp_path / 'export'), str(other / 'model.ckpt'))
     assert not (tmp_path / 'export').exists() or not any((tmp_path / 'export').iterdir())
+
+
+def test_predict_yields_sparse_outputs_row_by_row(tmp_path):
+    """A SparseTensor input and output (coo_sparse signature entries), one example at a time."""
+    from tiny_models import sparse_input_and_output  # tests/, on sys.path through conftest.py
+
+    export_dir = sparse_input_and_output(tmp_path / 'sparse')
+
+    def input_fn():
+        tokens = tf.SparseTensor([[0, 0], [0, 2], [1, 1]], tf.constant([1, 2, 5], tf.int64), [2, 3])
+        return tf.data.Dataset.from_tensors({'tokens': tokens, 'scale': tf.constant([1.0, 0.5])})
+
+    rows = list(SavedModelEstimator(export_dir, tmp_path / 'run').predict(input_fn))
+    assert [float(r['total']) for r in rows] == [3.0, 2.5]
+    np.testing.assert_array_equal(rows[0]['doubled'].indices, [[0], [2]])
+    np.testing.assert_array_equal(rows[0]['doubled'].values, [2, 4])
+    np.testing.assert_array_equal(rows[1]['doubled'].values, [10])
+    np.testing.assert_array_equal(rows[1]['doubled'].dense_shape, [3])
