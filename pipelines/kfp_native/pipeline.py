@@ -1,0 +1,117 @@
+"""The native kfp pipeline: import -> train -> evaluate -> (if blessed) predict, and compile().
+
+ExampleGen is not part of it: the examples come in through `dsl.importer` from `examples_uri`,
+a directory of `Split-<name>/` folders of gzip TFRecords of tf.Example (what TFX's ExampleGen
+writes), and the Estimator export through another from `saved_model_uri`.
+
+    SME_IMAGE=REGION-docker.pkg.dev/PROJECT/REPO/sme:TAG \\
+        python -m pipelines.kfp_native.pipeline --out pipeline.yaml
+
+The golden copy beside this module is compiled with the default image:
+
+    env -u SME_IMAGE python -m pipelines.kfp_native.pipeline --out pipelines/kfp_native/golden/pipeline.yaml
+"""
+
+import argparse
+import pathlib
+
+from kfp import compiler, dsl
+
+from pipelines.kfp_native import components
+from pipelines.kfp_native.components import (
+    batch_predict,
+    continue_training,
+    evaluate_model,
+    import_model,
+)
+from pipelines.kfp_native.metrics import log_confusion_matrix, log_evaluation_metrics
+
+PIPELINE_NAME = 'savedmodel-estimator'
+GOLDEN = pathlib.Path(__file__).resolve().parent / 'golden' / 'pipeline.yaml'
+
+
+@dsl.pipeline(name=PIPELINE_NAME)
+def savedmodel_estimator_pipeline(
+    saved_model_uri: str,
+    examples_uri: str,
+    train_steps: int = 100,
+    batch_size: int = 32,
+    threshold: str = 'loss:change<=0',
+    predict_split: str = 'eval',
+    label_feature: str = 'label',
+    classifier: bool = True,
+):
+    """Continues training a tf.estimator export, evaluates it against itself, predicts if blessed.
+
+    Args:
+        saved_model_uri: The Estimator export (a SavedModel directory with a train MetaGraph).
+        examples_uri: A directory of `Split-train/`, `Split-eval/` folders of gzip TFRecords.
+        train_steps: Steps to train beyond the export's global step.
+        batch_size: Training batch size.
+        threshold: The blessing's condition on the evaluation, e.g. `metrics/accuracy>=0.7`.
+        predict_split: The split to batch-predict.
+        label_feature: The label, copied beside each prediction.
+        classifier: Whether to log a confusion matrix of the predictions.
+    """
+    saved_model = dsl.importer(
+        artifact_uri=saved_model_uri, artifact_class=dsl.Model, reimport=False
+    ).set_display_name('saved-model')
+    examples = dsl.importer(
+        artifact_uri=examples_uri, artifact_class=dsl.Dataset, reimport=False
+    ).set_display_name('examples')
+
+    imported = import_model(saved_model=saved_model.output)
+    trained = continue_training(
+        base_model=imported.outputs['model'],
+        examples=examples.output,
+        train_steps=train_steps,
+        batch_size=batch_size,
+    )
+    evaluated = evaluate_model(
+        model=trained.outputs['model'],
+        baseline_model=imported.outputs['model'],
+        examples=examples.output,
+        threshold=threshold,
+    )
+    summary = log_evaluation_metrics(
+        evaluation=evaluated.outputs['evaluation'], blessing=evaluated.outputs['blessing']
+    )
+    with dsl.If(summary.outputs['blessed'] == True, name='blessed'):  # noqa: E712
+        predicted = batch_predict(
+            model=trained.outputs['model'],
+            examples=examples.output,
+            blessing=evaluated.outputs['blessing'],
+            split=predict_split,
+            passthrough=label_feature,
+        )
+        with dsl.If(classifier == True, name='classifier'):  # noqa: E712
+            log_confusion_matrix(
+                predictions=predicted.outputs['predictions'], label_feature=label_feature
+            )
+
+
+def compile(out: str | pathlib.Path) -> pathlib.Path:
+    """Compiles the pipeline to a kfp v2 PipelineSpec YAML at `out`; returns its path.
+
+    The containers' image is `components.SME_IMAGE` (from the SME_IMAGE environment variable when
+    the components were imported).
+    """
+    out = pathlib.Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    compiler.Compiler().compile(savedmodel_estimator_pipeline, str(out))
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog='python -m pipelines.kfp_native.pipeline',
+        description='Compile the native kfp pipeline. The image comes from SME_IMAGE.',
+    )
+    parser.add_argument('--out', required=True, help='Where to write the pipeline YAML.')
+    args = parser.parse_args(argv)
+    path = compile(args.out)
+    print(f'{path} (image: {components.SME_IMAGE})')
+
+
+if __name__ == '__main__':
+    main()
