@@ -155,6 +155,14 @@ def _thresholds(values: tuple[str, ...]) -> dict[str, Any]:
     help='Passed to Beam, e.g. --beam-arg=--runner=DataflowRunner.',
 )
 @click.option('--no-cache', is_flag=True, help='Run every stage even if its inputs are unchanged.')
+@click.option('--mysql-host', help='Keep ML Metadata on this MySQL/MariaDB server, not in SQLite.')
+@click.option('--mysql-port', type=int, help='The MySQL server port [3306].')
+@click.option('--mysql-database', help='The ML Metadata database on the server.')
+@click.option('--mysql-user', help='The MySQL user.')
+@click.option(
+    '--mysql-password-env', metavar='VAR', help="Environment variable holding the user's password."
+)
+@click.option('--mysql-socket', help='Unix socket of a server on this machine (not host/port).')
 def run(
     config_file: str | None,
     saved_model: str | None,
@@ -166,6 +174,7 @@ def run(
     passthrough: tuple[str, ...],
     beam_args: tuple[str, ...],
     no_cache: bool,
+    **mysql_flags: Any,
 ) -> None:
     """Import, continue training, evaluate against the import, and batch-predict if blessed."""
     from pipelines.config import ConfigError, PipelineConfig
@@ -188,6 +197,9 @@ def run(
         'enable_cache': False if no_cache else None,
     }
     values.update({k: v for k, v in flags.items() if v is not None})
+    mysql = {k[len('mysql_') :]: v for k, v in mysql_flags.items() if v is not None}
+    if mysql:  # flags override the config file's metadata.mysql, key by key
+        values['metadata'] = {'mysql': {**(values.get('metadata') or {}).get('mysql', {}), **mysql}}
     for required in ('saved_model', 'data'):
         if not values.get(required):
             _fail(f'missing --{required.replace("_", "-")} (or {required!r} in --config).')
@@ -201,23 +213,27 @@ def run(
 
 def run_pipeline(config: Any) -> None:
     """Runs the local pipeline with progress lines, then prints the summary."""
-    from pipelines import local_pipeline, run_summary
+    from pipelines import local_pipeline, metadata_connection, run_summary
     from pipelines.progress import progress_to
 
+    try:  # a MySQL server that is down or refuses the login is reported before anything runs
+        metadata_label = metadata_connection.describe(config)
+        settings = metadata_connection.mysql_settings(config)
+        if settings is not None:
+            metadata_connection.check_mysql(settings)
+        connection = metadata_connection.connection_config(config)
+    except (ValueError, ConnectionError) as err:
+        _fail(str(err))
+        return
     console.print(f'Running pipeline {config.pipeline_name!r} (output: {config.output_dir})')
-    connection = None
     try:
         with progress_to(lambda line: console.print(line)):
-            pipeline = local_pipeline.create_pipeline(config)
-            connection = pipeline.metadata_connection_config
             local_pipeline.run_local(config, connection)
     except Exception as err:  # the run failed: say where, keep the traceback short
         console.print(f'[red]Pipeline failed:[/red] {type(err).__name__}: {err}')
-        console.print(f'ML Metadata: {os.path.abspath(config.metadata_file)}')
+        console.print(f'ML Metadata: {metadata_label}')
         sys.exit(1)
-    summary = run_summary.summarize(
-        connection, config.pipeline_name, os.path.abspath(config.metadata_file)
-    )
+    summary = run_summary.summarize(connection, config.pipeline_name, metadata_label)
     print_summary(summary)
 
 

@@ -42,6 +42,9 @@ class PipelineConfig:
         default_factory=lambda: ['--direct_running_mode=in_memory']
     )
     enable_cache: bool = True
+    # {'mysql': {...}} for ML Metadata on a MySQL server (pipelines/metadata_connection.py);
+    # left out of the repr, which would otherwise show a password given in the config.
+    metadata: dict[str, Any] | None = dataclasses.field(default=None, repr=False)
 
     @property
     def pipeline_root(self) -> str:
@@ -76,7 +79,10 @@ class PipelineConfig:
         if errors:
             error = errors[0]
             where = '.'.join(str(p) for p in error.absolute_path) or '(top level)'
-            raise ConfigError(f'{source}: {where}: {error.message}.')
+            message = error.message
+            if 'password' in error.absolute_path:  # the message would quote the password
+                message = f'expected a {error.schema.get("type", "valid value")} (value not shown)'
+            raise ConfigError(f'{source}: {where}: {message}.')
         return cls(**values)
 
     @classmethod

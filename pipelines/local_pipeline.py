@@ -2,8 +2,8 @@
 
 ExampleGen (CSV or TFRecord) -> SavedModelImporter -> ContinueTrainer -> EstimatorEvaluator
 (baseline: the imported model) -> BatchPredictor (on the blessed model), run by TFX's
-LocalDagRunner with ML Metadata in SQLite and Beam's DirectRunner unless `beam_pipeline_args`
-say otherwise.
+LocalDagRunner with ML Metadata in SQLite (or on the MySQL server `config.metadata` names) and
+Beam's DirectRunner unless `beam_pipeline_args` say otherwise.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from components.batch_predictor.component import BatchPredictor
 from components.continue_trainer.component import ContinueTrainer
 from components.estimator_evaluator.component import EstimatorEvaluator
 from components.saved_model_importer.component import SavedModelImporter
+from pipelines import metadata_connection
 from pipelines.config import PipelineConfig
 
 # Node ids, used to find each stage's outputs in ML Metadata.
@@ -90,12 +91,13 @@ def create_components(config: PipelineConfig) -> list[Any]:
 
 
 def create_pipeline(config: PipelineConfig, metadata_connection_config: Any = None) -> Any:
-    """The TFX pipeline for `config`; ML Metadata in SQLite at `config.metadata_file` by default."""
+    """The TFX pipeline for `config`; ML Metadata where `config` says unless a connection is given.
+
+    Raises:
+        ConfigError: the MySQL settings are incomplete, or the password variable is not set.
+    """
     if metadata_connection_config is None:
-        os.makedirs(os.path.dirname(os.path.abspath(config.metadata_file)), exist_ok=True)
-        metadata_connection_config = tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            os.path.abspath(config.metadata_file)
-        )
+        metadata_connection_config = metadata_connection.connection_config(config)
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=_absolute(config.pipeline_root),
@@ -107,5 +109,14 @@ def create_pipeline(config: PipelineConfig, metadata_connection_config: Any = No
 
 
 def run_local(config: PipelineConfig, metadata_connection_config: Any = None) -> None:
-    """Runs the pipeline with TFX's LocalDagRunner."""
-    tfx.orchestration.LocalDagRunner().run(create_pipeline(config, metadata_connection_config))
+    """Runs the pipeline with TFX's LocalDagRunner.
+
+    Raises:
+        MetadataConnectionError: the MySQL server in `config` is unreachable or refused the login
+            (checked first when no connection is given).
+    """
+    settings = metadata_connection.mysql_settings(config)
+    if metadata_connection_config is None and settings is not None:
+        metadata_connection.check_mysql(settings)
+    with metadata_connection.passwords_redacted_from_logs():
+        tfx.orchestration.LocalDagRunner().run(create_pipeline(config, metadata_connection_config))

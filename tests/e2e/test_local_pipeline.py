@@ -4,52 +4,32 @@ from __future__ import annotations
 
 import json
 import pathlib
-import shutil
 
 import pytest
-from ml_metadata.proto import metadata_store_pb2
+from pipeline_checks import (
+    assert_complete_then_cached,
+    assert_lineage_from_the_import_to_every_output,
+    demo_config,
+    run_twice,
+)
 
-from pipelines import lineage, local_pipeline, run_summary
-from pipelines.config import PipelineConfig
+from pipelines import lineage
 
 pytestmark = pytest.mark.slow
-
-DEMO = pathlib.Path(__file__).resolve().parents[2] / 'examples' / 'demo'
-STAGES = run_summary.STAGES
 
 
 @pytest.fixture(scope='module')
 def runs(tmp_path_factory):
-    """Runs the pipeline twice on a copy of the demo; returns (config, summaries, store)."""
-    root = tmp_path_factory.mktemp('pipeline')
-    shutil.copytree(DEMO, root / 'demo')
-    values = json.loads((DEMO / 'config.json').read_text())
-    values.update(
-        saved_model=str(root / 'demo' / 'saved_model'),
-        data=str(root / 'demo' / 'data'),
-        output_dir=str(root / 'out'),
-        train_steps=20,
-    )
-    config = PipelineConfig.from_dict(values)
-    summaries = []
-    for _ in range(2):
-        pipeline = local_pipeline.create_pipeline(config)
-        local_pipeline.run_local(config, pipeline.metadata_connection_config)
-        summaries.append(
-            run_summary.summarize(
-                pipeline.metadata_connection_config, config.pipeline_name, config.metadata_file
-            )
-        )
-    store = lineage.open_store(pipeline.metadata_connection_config)
+    """Runs the pipeline twice on a copy of the demo (ML Metadata in SQLite)."""
+    config = demo_config(tmp_path_factory.mktemp('pipeline'))
+    summaries, store = run_twice(config)
     return config, summaries, store
 
 
 def test_first_run_completes_every_stage_and_the_second_hits_the_cache(runs):
-    _, (first, second), _ = runs
-    assert set(first.states) == set(STAGES)
-    assert all(state == 'COMPLETE' for state in first.states.values()), first.states
-    assert all(state == 'CACHED' for state in second.states.values()), second.states
-    assert second.trained_model == first.trained_model  # the cache reused the artifacts
+    config, (first, second), _ = runs
+    assert_complete_then_cached(first, second)
+    assert first.metadata == str(pathlib.Path(config.output_dir) / 'metadata.sqlite')
 
 
 def test_training_continued_from_the_imported_step(runs):
@@ -77,36 +57,9 @@ def test_outputs_are_where_the_summary_says(runs):
     assert all(row['customer_id'].startswith('c') for row in rows)
 
 
-def _parents(store, artifact_id: int) -> set[int]:
-    """Artifacts that were inputs of the executions that output `artifact_id`."""
-    producers = {
-        e.execution_id
-        for e in store.get_events_by_artifact_ids([artifact_id])
-        if e.type == metadata_store_pb2.Event.OUTPUT
-    }
-    return {
-        e.artifact_id
-        for e in store.get_events_by_execution_ids(list(producers))
-        if e.type == metadata_store_pb2.Event.INPUT
-    }
-
-
 def test_lineage_leads_from_the_import_to_every_output(runs):
     config, _, store = runs
-    stage = {s: lineage.latest_stage_run(store, config.pipeline_name, s) for s in STAGES}
-    imported = stage['SavedModelImporter'].output('model')
-    trained = stage['ContinueTrainer'].output('model')
-    evaluation = stage['EstimatorEvaluator'].output('evaluation')
-    blessing = stage['EstimatorEvaluator'].output('blessing')
-    inference = stage['BatchPredictor'].output('inference_result')
-    # Follow the events backwards from each output to the imported model.
-    assert imported.id in _parents(store, trained.id)
-    assert {trained.id, imported.id} <= _parents(store, evaluation.id)
-    assert trained.id in _parents(store, blessing.id)
-    assert {trained.id, blessing.id} <= _parents(store, inference.id)
-    assert lineage.custom_property(trained, 'source_uri') == imported.uri + '/Format-Serving' or (
-        lineage.custom_property(trained, 'source_uri') or ''
-    ).startswith(imported.uri)
+    assert_lineage_from_the_import_to_every_output(store, config.pipeline_name)
 
 
 def test_stock_bulk_inferrer_runs_on_the_trained_model_artifact(runs, tmp_path):
