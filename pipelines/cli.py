@@ -442,5 +442,10 @@ def predict(
     )
 
 
+# `sme compile` (Kubeflow V2 / Vertex) lives in its own module.
+from pipelines.cli_compile import compile_command  # noqa: E402
+
+main.add_command(compile_command)
+
 if __name__ == '__main__':
     main()

@@ -48,7 +48,8 @@ class PipelineConfig:
 
     @property
     def pipeline_root(self) -> str:
-        return str(pathlib.Path(self.output_dir) / 'pipeline_root')
+        # String joining, not pathlib: pathlib would turn gs://b/x into gs:/b/x.
+        return self.output_dir.rstrip('/') + '/pipeline_root'
 
     @property
     def metadata_file(self) -> str:

@@ -54,8 +54,13 @@ def _absolute(uri: str) -> str:
     return uri if '://' in uri else os.path.abspath(uri)
 
 
-def create_components(config: PipelineConfig) -> list[Any]:
-    """The pipeline's components, wired; shared by every runner (local, Kubeflow, Vertex)."""
+def create_components(config: PipelineConfig, pipeline_root: str | None = None) -> list[Any]:
+    """The pipeline's components, wired; shared by every runner (local, Kubeflow, Vertex).
+
+    `pipeline_root` (default: the config's) is where the trainer keeps checkpoints that outlive a
+    failed attempt.
+    """
+    root = _absolute(pipeline_root or config.pipeline_root).rstrip('/')
     example_gen = _example_gen(config)
     importer = SavedModelImporter(
         source_uri=_absolute(config.saved_model), required_modes=('train', 'eval')
@@ -67,7 +72,7 @@ def create_components(config: PipelineConfig) -> list[Any]:
         batch_size=config.batch_size,
         shuffle_buffer=config.shuffle_buffer,
         # Checkpoints outlive a failed attempt here, so a retry resumes instead of restarting.
-        checkpoint_dir=_absolute(config.pipeline_root).rstrip('/') + '/checkpoints',
+        checkpoint_dir=root + '/checkpoints',
     ).with_id(TRAINER)
     evaluator = EstimatorEvaluator(
         model=trainer.outputs['model'],

@@ -22,6 +22,8 @@ if _missing('tfx'):
     collect_ignore_glob += ['integration/*', 'e2e/*']
 if _missing('apache_beam'):
     collect_ignore_glob += ['unit/test_beam_*']
+
+
 def _importable(module: str) -> bool:
     try:
         importlib.import_module(module)
