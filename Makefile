@@ -65,6 +65,7 @@ typecheck: .venv/.package
 	.venv/bin/mypy savedmodel_estimator
 
 test-main: .venv/.package .venv-reference/.package  # the seed example exports in .venv-reference
+	tools/install-mariadb  # ML Metadata on a MySQL-compatible server: the e2e tests start one
 	.venv/bin/python -m pytest -m "not reference" $(PYTEST_ARGS)
 
 test-reference: .venv-reference/.package .venv/.package

@@ -1,0 +1,124 @@
+"""Beam beyond one process: the pipeline's input reading and BatchPredictor on DirectRunner's
+multi_processing mode give what the in-memory runner gives.
+
+A three-node pipeline (the pipeline's own CsvExampleGen and SavedModelImporter on the demo, then
+BatchPredictor on the imported model) runs twice, each time from a fresh pipeline root and ML
+Metadata store: in memory, then with two worker processes. Both Beam stages (ExampleGen and
+BatchPredictor) then run in the workers, as on Dataflow, Flink or Spark. Records may come out in
+another order and in other file shards, so the outputs are compared as multisets.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import pathlib
+import time
+from typing import Any
+
+import pytest
+import tensorflow as tf
+from pipeline_checks import demo_config
+from tensorflow_serving.apis.prediction_log_pb2 import PredictionLog
+from tfx import v1 as tfx
+
+from components.batch_predictor.component import BatchPredictor
+from pipelines import lineage, local_pipeline, metadata_connection
+
+pytestmark = pytest.mark.slow
+
+IN_MEMORY = ['--direct_running_mode=in_memory']
+MULTI_PROCESS = ['--direct_running_mode=multi_processing', '--direct_num_workers=2']
+PIPELINE = 'sme-beam-modes'
+
+
+def predict_pipeline(root: pathlib.Path, beam_args: list[str]) -> tfx.dsl.Pipeline:
+    """The pipeline's own ExampleGen and importer (demo config), BatchPredictor on the import."""
+    config = demo_config(root, output_dir=str(root / 'out'), beam_pipeline_args=beam_args)
+    nodes = {node.id: node for node in local_pipeline.create_components(config)}
+    example_gen, importer = nodes[local_pipeline.EXAMPLE_GEN], nodes[local_pipeline.IMPORTER]
+    predictor = BatchPredictor(
+        model=importer.outputs['model'],
+        examples=example_gen.outputs['examples'],
+        splits=['train', 'eval'],
+        output_formats=['prediction_log', 'jsonl'],
+        passthrough_features=['customer_id'],
+    ).with_id(local_pipeline.PREDICTOR)
+    return tfx.dsl.Pipeline(
+        pipeline_name=PIPELINE,
+        pipeline_root=config.pipeline_root,
+        metadata_connection_config=metadata_connection.connection_config(config),
+        components=[example_gen, importer, predictor],
+        enable_cache=False,
+        beam_pipeline_args=list(config.beam_pipeline_args),
+    )
+
+
+def records(pattern: str, message_type: Any) -> collections.Counter:
+    """The messages in the gzip TFRecord files, re-serialized deterministically.
+
+    A process writes a tf.Example's feature map in its own hash order, so the bytes of equal
+    messages written by different processes may differ.
+    """
+    files = tf.io.gfile.glob(pattern)
+    assert files, pattern
+    return collections.Counter(
+        message_type.FromString(record).SerializeToString(deterministic=True)
+        for record in tf.data.TFRecordDataset(files, compression_type='GZIP').as_numpy_iterator()
+    )
+
+
+def outputs(root: pathlib.Path) -> dict[str, collections.Counter]:
+    """Each output of the run in `root`, as a multiset of records or lines."""
+    store = lineage.open_store(
+        tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            str(root / 'out' / 'metadata.sqlite')
+        )
+    )
+    examples = lineage.latest_stage_run(store, PIPELINE, local_pipeline.EXAMPLE_GEN)
+    inference = lineage.latest_stage_run(store, PIPELINE, local_pipeline.PREDICTOR)
+    assert examples.state == inference.state == 'COMPLETE'
+    examples_uri = examples.output('examples').uri
+    inference_uri = inference.output('inference_result').uri
+    return {
+        **{
+            f'examples {split}': records(f'{examples_uri}/Split-{split}/*.gz', tf.train.Example)
+            for split in ('train', 'eval')
+        },
+        'prediction logs': records(f'{inference_uri}/prediction_logs-*.gz', PredictionLog),
+        'rows': collections.Counter(
+            line
+            for path in pathlib.Path(inference_uri).rglob('*.jsonl')
+            for line in path.read_text().splitlines()
+        ),
+    }
+
+
+@pytest.fixture(scope='module')
+def runs(tmp_path_factory):
+    """{mode: (outputs, seconds)} for an in-memory and a two-process run."""
+    results = {}
+    for mode, beam_args in (('in_memory', IN_MEMORY), ('multi_processing', MULTI_PROCESS)):
+        root = tmp_path_factory.mktemp(mode)
+        start = time.monotonic()
+        tfx.orchestration.LocalDagRunner().run(predict_pipeline(root, beam_args))
+        results[mode] = outputs(root), time.monotonic() - start
+    print({mode: f'{seconds:.1f} s' for mode, (_, seconds) in results.items()})
+    return results
+
+
+def test_two_worker_processes_read_the_same_examples(runs):
+    (in_memory, _), (multi, _) = runs['in_memory'], runs['multi_processing']
+    assert sum(in_memory['examples train'].values()) == 2000
+    assert sum(in_memory['examples eval'].values()) == 500
+    assert multi['examples train'] == in_memory['examples train']
+    assert multi['examples eval'] == in_memory['examples eval']
+
+
+def test_two_worker_processes_predict_the_same(runs):
+    (in_memory, _), (multi, _) = runs['in_memory'], runs['multi_processing']
+    assert sum(in_memory['prediction logs'].values()) == 2500
+    assert multi['prediction logs'] == in_memory['prediction logs']
+    assert sum(in_memory['rows'].values()) == 2500
+    assert multi['rows'] == in_memory['rows']
+    assert all(json.loads(row)['customer_id'].startswith('c') for row in multi['rows'])
