@@ -12,7 +12,6 @@ UV_VERSION := 0.13.9
 PYTEST_ARGS ?=
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
-export PYTHONDONTWRITEBYTECODE := 1
 
 # venv_install(dir, python, lock): make a venv, install uv into it, sync the lock.
 # The .installed stamp is written last, so an interrupted install is redone from scratch next time.
@@ -31,7 +30,7 @@ define package_install
 	touch $(1)/.package
 endef
 
-.PHONY: help setup demo demo-core test test-main test-reference test-tf-latest lint typecheck clean
+.PHONY: help setup demo demo-core bench test test-main test-reference test-tf-latest lint typecheck clean
 
 help:
 	@echo "make demo   set up and run the pipeline (sme run) on a bundled Estimator export"
@@ -58,8 +57,8 @@ demo-core: .venv/.package
 	.venv/bin/python examples/core_demo.py demo-output/core
 
 lint: .venv/.package
-	.venv/bin/ruff check savedmodel_estimator tests tools examples
-	.venv/bin/ruff format --check savedmodel_estimator tests tools examples
+	.venv/bin/ruff check savedmodel_estimator components pipelines schemas tests tools examples benchmarks
+	.venv/bin/ruff format --check savedmodel_estimator components pipelines schemas tests tools examples benchmarks
 	
 typecheck: .venv/.package
 	.venv/bin/mypy savedmodel_estimator
@@ -76,6 +75,10 @@ test-tf-latest: .venv-tf-latest/.package
 
 test: lint typecheck test-main test-tf-latest test-reference
 	.venv/bin/python tools/conformance_report.py
+
+# Side-by-side measurements, not part of `make test` (~15-20 min); BENCH_ARGS=--quick for a smoke run.
+bench: .venv/.package .venv-reference/.package
+	.venv/bin/python -m benchmarks.run $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv .venv-reference .venv-tf-latest build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,222 @@
+"""One batch-inference run over N generated examples; prints one result line.
+
+    .venv/bin/python -m benchmarks.cases.batch_inference --impl batch_predictor --n 200000
+
+* `batch_predictor`: our BatchPredictor executor (`pipelines.stages.run_predict`), Beam
+  DirectRunner, PredictionLogs out.
+* `bulk_inferrer`: the stock TFX BulkInferrer executor (tfx-bsl RunInference) on the same Model
+  and Examples artifacts, the same runner options, PredictionLogs out.
+* `bare`: the limit: the serving signature in one `tf.compat.v1.Session`, a tight loop of
+  `Session.run` over the records held in memory, at the best of a few batch sizes (chosen on a
+  prefix); also reported with the time to read the files, and nothing written.
+
+The executors' time includes TFX's sdist of its own install, which every Beam executor builds
+when its arguments name no dependency (`beam_sdist_s`, also reported alone).
+
+Both executors run in this process (DirectRunner in_memory), so peak RSS is this process's
+`ru_maxrss`. Children's is reported apart: TFX forks `setup.py sdist` from this process, and a
+forked child's peak counts the parent's pages it shares, so it is no measure of extra memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from typing import Any
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+from benchmarks import data  # after the log level is set, before TF loads
+from benchmarks.common import (
+    Stopwatch,
+    emit,
+    environment_facts,
+    maybe_profile,
+    peak_rss_mb,
+    rss_mb,
+)
+from benchmarks.tfx_timing import Timings, timing_executors
+
+IMPLS = ('batch_predictor', 'bulk_inferrer', 'bare')
+BEAM_ARGS = ('--runner=DirectRunner', '--direct_running_mode=in_memory', '--direct_num_workers=1')
+DEFAULT_MAX_BATCH_SIZE = 1024  # BatchPredictor's own default
+BARE_BATCH_SIZES = (256, 1024, 4096, 16384)
+BARE_SWEEP_RECORDS = 32768
+
+
+def count_prediction_logs(uri: str) -> int:
+    import tensorflow as tf
+
+    files = tf.io.gfile.glob(os.path.join(uri, 'prediction_logs-*'))
+    dataset = tf.data.TFRecordDataset(files, compression_type='GZIP')
+    return int(dataset.reduce(0, lambda count, _: count + 1))
+
+
+def run_batch_predictor(
+    model: str, examples: str, out: str, max_batch_size: int, beam_args: list[str]
+) -> dict:
+    from pipelines import stages
+
+    props = stages.run_predict(
+        model,
+        examples,
+        out,
+        beam_pipeline_args=beam_args,
+        max_batch_size=max_batch_size,
+        output_formats=['prediction_log'],
+    )
+    return {'reported_examples': next(iter(props.values())).get('num_examples')}
+
+
+def run_bulk_inferrer(model_uri: str, examples_uri: str, out: str, beam_args: list[Any]) -> dict:
+    from tfx.components.bulk_inferrer import executor as stock_executor
+    from tfx.dsl.components.base import base_beam_executor
+    from tfx.types import standard_artifacts, standard_component_specs
+
+    model = standard_artifacts.Model()
+    model.uri = model_uri
+    model.set_string_custom_property('tfx_version', '1.16.0')  # read Format-Serving/
+    examples = standard_artifacts.Examples()
+    examples.uri = examples_uri
+    examples.split_names = json.dumps([data.SPLIT])
+    result = standard_artifacts.InferenceResult()
+    result.uri = out
+    context = base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=beam_args)
+    stock_executor.Executor(context).Do(
+        {
+            standard_component_specs.MODEL_KEY: [model],
+            standard_component_specs.EXAMPLES_KEY: [examples],
+        },
+        {standard_component_specs.INFERENCE_RESULT_KEY: [result]},
+        {
+            standard_component_specs.MODEL_SPEC_KEY: json.dumps(
+                {'model_signature_name': ['serving_default']}
+            ),
+            standard_component_specs.DATA_SPEC_KEY: '{}',
+        },
+    )
+    return {}
+
+
+def run_bare(model_dir: str, examples_uri: str, watch: Stopwatch) -> dict:
+    """The serving signature in a tight `Session.run` loop; returns rates and the chosen batch."""
+    import numpy as np
+    import tensorflow as tf
+
+    with watch('bare_load'):
+        graph = tf.Graph()
+        session = tf.compat.v1.Session(graph=graph)
+        meta_graph = tf.compat.v1.saved_model.loader.load(session, ['serve'], model_dir)
+        signature = meta_graph.signature_def['serving_default']
+        feed_name = signature.inputs['inputs'].name
+        fetches = {k: graph.get_tensor_by_name(v.name) for k, v in signature.outputs.items()}
+    with watch('bare_read'):
+        files = sorted(tf.io.gfile.glob(os.path.join(examples_uri, f'Split-{data.SPLIT}', '*')))
+        dataset = tf.data.TFRecordDataset(files, compression_type='GZIP', buffer_size=1 << 22)
+        records = np.concatenate(list(dataset.batch(16384).as_numpy_iterator()))
+
+    def rate(batch_size: int, items: Any) -> tuple[float, int]:
+        start = time.perf_counter()
+        count = 0
+        for i in range(0, len(items), batch_size):
+            out = session.run(fetches, {feed_name: items[i : i + batch_size]})
+            count += len(out['scores'])
+        return count / (time.perf_counter() - start), count
+
+    with watch('bare_sweep'):
+        prefix = records[:BARE_SWEEP_RECORDS]
+        rate(1024, prefix[:4096])  # warm-up: the first run builds the executor
+        sweep = {size: round(rate(size, prefix)[0], 1) for size in BARE_BATCH_SIZES}
+    best = max(sweep, key=lambda size: sweep[size])
+    with watch('bare_run'):
+        model_rate, count = rate(best, records)
+    with_read = count / (watch.seconds['bare_read'] + watch.seconds['bare_run'])
+    return {
+        'bare_batch_sweep_examples_per_s': sweep,
+        'bare_best_batch_size': best,
+        'model_examples_per_s': round(model_rate, 1),
+        'with_read_examples_per_s': round(with_read, 1),
+        'predicted': count,
+    }
+
+
+def run(impl: str, n: int, max_batch_size: int, beam_args: list[str], profile: str | None) -> dict:
+    watch = Stopwatch()
+    with watch('import'):
+        import tensorflow  # noqa: F401 (imported before the work is timed)
+
+        if impl == 'batch_predictor':
+            from pipelines import stages  # noqa: F401
+        elif impl == 'bulk_inferrer':
+            from tfx.components.bulk_inferrer import executor  # noqa: F401
+    examples = str(data.write_examples(n))
+    model_uri = str(data.write_model_artifact())
+    model_dir = os.path.join(model_uri, 'Format-Serving')
+    rss_before = rss_mb()
+    extra: dict[str, Any] = {}
+    timings = Timings()
+    with tempfile.TemporaryDirectory(prefix='bench-inference-') as out:
+        with maybe_profile(profile), watch('work'):
+            if impl == 'batch_predictor':
+                with timing_executors(timings):
+                    extra = run_batch_predictor(model_uri, examples, out, max_batch_size, beam_args)
+            elif impl == 'bulk_inferrer':
+                with timing_executors(timings):
+                    extra = run_bulk_inferrer(model_uri, examples, out, beam_args)
+            else:
+                extra = run_bare(model_dir, examples, watch)
+        if impl != 'bare':
+            extra['predicted'] = count_prediction_logs(out)
+    if extra['predicted'] != n:
+        raise RuntimeError(f'{impl} predicted {extra["predicted"]} examples, expected {n}.')
+    sdist = sum(timings.sdist)
+    if impl == 'bare':  # the rate of the timed full pass, set-up and the batch sweep left out
+        timed = watch.seconds['bare_run']
+        rates = {'examples_per_s': extra['model_examples_per_s']}
+    else:
+        timed = watch.seconds['work']
+        rates = {
+            'examples_per_s': round(n / timed, 1),
+            'examples_per_s_without_sdist': round(n / (timed - sdist), 1),
+        }
+    peak = peak_rss_mb()
+    return {
+        'case': 'batch_inference',
+        'impl': impl,
+        'n': n,
+        **rates,
+        'timed_s': timed,
+        'work_s': watch.seconds['work'],
+        'beam_sdist_s': round(sdist, 4),
+        **extra,
+        'max_batch_size': max_batch_size if impl == 'batch_predictor' else None,
+        'rss_before_work_mb': round(rss_before, 1),
+        'peak_rss_mb': peak['self'],
+        'peak_rss_children_mb': peak['children'],
+        'phases_s': watch.seconds,
+        'environment': environment_facts(beam_pipeline_args=beam_args),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--impl', choices=IMPLS, required=True)
+    parser.add_argument('--n', type=int, required=True, help='examples (generated if missing)')
+    parser.add_argument('--max-batch-size', type=int, default=DEFAULT_MAX_BATCH_SIZE)
+    parser.add_argument(
+        '--beam-arg',
+        action='append',
+        default=[],
+        help=f'replaces the Beam options of both executors (default: {" ".join(BEAM_ARGS)})',
+    )
+    parser.add_argument('--profile', help='write a cProfile summary of the work here')
+    args = parser.parse_args(argv)
+    beam_args = args.beam_arg or list(BEAM_ARGS)
+    emit(run(args.impl, args.n, args.max_batch_size, beam_args, args.profile))
+
+
+if __name__ == '__main__':
+    main()

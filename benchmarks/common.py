@@ -1,0 +1,159 @@
+"""What every benchmark process shares: fixture paths, the result line, environment facts, RSS.
+
+Imports only the standard library at module top, so the orchestrator (`run.py`) can use it
+without TensorFlow, and the cases can use it in either environment (`.venv`, `.venv-reference`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import cProfile
+import io
+import json
+import os
+import pathlib
+import platform
+import pstats
+import resource
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+EXPORTS = REPO_ROOT / 'tests' / 'data' / 'estimator_exports'
+DATA_DIR = pathlib.Path(__file__).resolve().parent / '.data'
+RESULTS_DIR = pathlib.Path(__file__).resolve().parent / 'results'
+
+# The fixtures the cases run on, by the short name the command lines use.
+MODELS = {'wide': 'dnn_classifier_wide', 'seed': 'dnn_classifier_seed'}
+
+# The prefix of the one line a case prints for the orchestrator; anything else is log noise.
+RESULT_PREFIX = 'BENCH_RESULT '
+
+_THREAD_VARIABLES = (
+    'OMP_NUM_THREADS',
+    'TF_NUM_INTRAOP_THREADS',
+    'TF_NUM_INTEROP_THREADS',
+    'TF_ENABLE_ONEDNN_OPTS',
+    'TF_CPP_MIN_LOG_LEVEL',
+    'CUDA_VISIBLE_DEVICES',
+)
+
+
+def saved_model_dir(model: str) -> pathlib.Path:
+    return EXPORTS / MODELS[model] / 'saved_model'
+
+
+def fixture_data(model: str) -> dict[str, Any]:
+    """The `data` section of the fixture's reference.json: features, label, files."""
+    reference = json.loads((EXPORTS / MODELS[model] / 'reference.json').read_text())
+    return reference['data']
+
+
+def emit(result: dict[str, Any]) -> None:
+    """Prints the case's result as the one line the orchestrator reads."""
+    sys.stdout.write(RESULT_PREFIX + json.dumps(result, sort_keys=True, default=str) + '\n')
+    sys.stdout.flush()
+
+
+def rss_mb() -> float:
+    """The current resident set size of this process, in MiB (from /proc; 0 if unavailable)."""
+    try:
+        for line in pathlib.Path('/proc/self/status').read_text().splitlines():
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def peak_rss_mb() -> dict[str, float]:
+    """Peak RSS so far of this process and of its waited-for children, in MiB (ru_maxrss, KiB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {'self': round(own, 1), 'children': round(children, 1)}
+
+
+def machine_facts() -> dict[str, Any]:
+    """Facts about the machine that do not depend on the environment the case runs in."""
+    cpu_model = ''
+    with contextlib.suppress(OSError):
+        for line in pathlib.Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('model name'):
+                cpu_model = line.split(':', 1)[1].strip()
+                break
+    mem_gib = 0.0
+    with contextlib.suppress(OSError, ValueError):
+        first = pathlib.Path('/proc/meminfo').read_text().splitlines()[0]
+        mem_gib = round(int(first.split()[1]) / 1024**2, 1)
+    return {
+        'platform': platform.platform(),
+        'cpu_model': cpu_model,
+        'cpu_count': os.cpu_count(),
+        'cpus_usable': len(os.sched_getaffinity(0)),
+        'memory_gib': mem_gib,
+    }
+
+
+def environment_facts(**extra: Any) -> dict[str, Any]:
+    """The environment one result was measured in: Python, TF, threads, load on the machine.
+
+    Call after TensorFlow is imported (it is read from `sys.modules`, never imported here).
+    """
+    facts: dict[str, Any] = {
+        'python': platform.python_version(),
+        'executable': sys.executable,
+        'loadavg_1m': round(os.getloadavg()[0], 2),
+        'thread_env': {k: os.environ[k] for k in _THREAD_VARIABLES if k in os.environ},
+        'pycache_prefix': os.environ.get('PYTHONPYCACHEPREFIX'),
+        'writes_bytecode': not sys.dont_write_bytecode,
+    }
+    tf = sys.modules.get('tensorflow')
+    if tf is not None:
+        facts['tensorflow'] = tf.__version__
+        facts['tf_intra_op_threads'] = tf.config.threading.get_intra_op_parallelism_threads()
+        facts['tf_inter_op_threads'] = tf.config.threading.get_inter_op_parallelism_threads()
+    for name in ('apache_beam', 'tfx', 'tfx_bsl'):
+        module = sys.modules.get(name)
+        if module is not None and hasattr(module, '__version__'):
+            facts[name] = module.__version__
+    facts.update(extra)
+    return facts
+
+
+class Stopwatch:
+    """Named wall-clock intervals: `with watch('load'): ...`, then `watch.seconds`."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(time.perf_counter() - start, 4)
+
+
+@contextlib.contextmanager
+def maybe_profile(path: str | None, top: int = 40) -> Iterator[None]:
+    """cProfile the block when `path` is given; writes the top functions (cumulative, tottime)."""
+    if not path:
+        yield
+        return
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        yield
+    finally:
+        profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        for order in ('cumulative', 'tottime'):
+            out.write(f'==== sorted by {order} ====\n')
+            stats.sort_stats(order).print_stats(top)
+        pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+        pathlib.Path(path).write_text(out.getvalue())
+        profiler.dump_stats(str(path) + '.pstats')
