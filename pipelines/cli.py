@@ -179,12 +179,6 @@ def run(
     """Import, continue training, evaluate against the import, and batch-predict if blessed."""
     from pipelines.config import ConfigError, PipelineConfig
 
-    values: dict[str, Any] = {}
-    if config_file:
-        try:
-            values = dict(vars(PipelineConfig.from_file(config_file)))
-        except ConfigError as err:
-            _fail(str(err))
     flags = {
         'saved_model': saved_model,
         'data': data,
@@ -196,13 +190,14 @@ def run(
         'beam_pipeline_args': list(beam_args) if beam_args else None,
         'enable_cache': False if no_cache else None,
     }
-    values.update({k: v for k, v in flags.items() if v is not None})
+    try:
+        values = PipelineConfig.from_file_and_flags(config_file, flags, 'sme run')
+    except ConfigError as err:
+        _fail(str(err))
+        return
     mysql = {k[len('mysql_') :]: v for k, v in mysql_flags.items() if v is not None}
     if mysql:  # flags override the config file's metadata.mysql, key by key
         values['metadata'] = {'mysql': {**(values.get('metadata') or {}).get('mysql', {}), **mysql}}
-    for required in ('saved_model', 'data'):
-        if not values.get(required):
-            _fail(f'missing --{required.replace("_", "-")} (or {required!r} in --config).')
     try:
         config = PipelineConfig.from_dict(values, source='sme run')
     except ConfigError as err:

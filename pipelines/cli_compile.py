@@ -7,7 +7,6 @@ sme compile --target vertex --image IMAGE --out pipeline.json --config run.json 
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
@@ -60,12 +59,6 @@ def compile_command(
     from pipelines.config import ConfigError, PipelineConfig
     from pipelines.kubeflow_v2 import CompileError, compile_pipeline
 
-    values: dict[str, Any] = {}
-    if config_file:
-        try:
-            values = dict(vars(PipelineConfig.from_file(config_file)))
-        except ConfigError as err:
-            _fail(str(err))
     flags = {
         'saved_model': saved_model,
         'data': data,
@@ -74,10 +67,11 @@ def compile_command(
         'train_steps': train_steps,
         'enable_cache': False if no_cache else None,
     }
-    values.update({k: v for k, v in flags.items() if v is not None})
-    for required in ('saved_model', 'data'):
-        if not values.get(required):
-            _fail(f'missing --{required.replace("_", "-")} (or {required!r} in --config).')
+    try:
+        values = PipelineConfig.from_file_and_flags(config_file, flags, 'sme compile')
+    except ConfigError as err:
+        _fail(str(err))
+        return
     try:
         config = PipelineConfig.from_dict(values, source='sme compile')
         job = compile_pipeline(

@@ -105,5 +105,25 @@ class PipelineConfig:
             )
         return cls.from_dict(values, source=str(path))
 
+    @classmethod
+    def from_file_and_flags(
+        cls, config_file: str | None, flags: dict[str, Any], source: str
+    ) -> dict[str, Any]:
+        """The settings of a config file (if any) with the given flags over them (None: unset).
+
+        Returns the merged values, to adjust before `from_dict` validates them.
+
+        Raises:
+            ConfigError: the file is invalid, or `saved_model` or `data` is set nowhere.
+        """
+        values: dict[str, Any] = dict(vars(cls.from_file(config_file))) if config_file else {}
+        values.update({k: v for k, v in flags.items() if v is not None})
+        for required in ('saved_model', 'data'):
+            if not values.get(required):
+                raise ConfigError(
+                    f'{source}: missing --{required.replace("_", "-")} (or {required!r} in --config).'
+                )
+        return values
+
     def replace(self, **changes: Any) -> PipelineConfig:
         return dataclasses.replace(self, **changes)
