@@ -38,9 +38,9 @@ class PipelineConfig:
         default_factory=lambda: ['prediction_log', 'jsonl']
     )
     passthrough_features: list[str] = dataclasses.field(default_factory=list)
-    beam_pipeline_args: list[str] = dataclasses.field(
-        default_factory=lambda: ['--direct_running_mode=in_memory']
-    )
+    # Empty: Beam's DirectRunner, in memory. (Non-empty args also make TFX's stock Beam
+    # components build an sdist of TFX for remote workers; see components/common/beam_args.py.)
+    beam_pipeline_args: list[str] = dataclasses.field(default_factory=list)
     enable_cache: bool = True
     # {'mysql': {...}} for ML Metadata on a MySQL server (pipelines/metadata_connection.py);
     # left out of the repr, which would otherwise show a password given in the config.

@@ -22,6 +22,7 @@ from tfx import types
 from tfx.components.bulk_inferrer import executor as stock_executor
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import standard_artifacts, standard_component_specs
+from tfx.utils import dependency_utils
 from tiny_models import example, two_float_inputs
 
 from components.batch_predictor import executor, spec
@@ -285,6 +286,48 @@ def test_multi_processing_runner_writes_the_same_outputs(tmp_path: pathlib.Path)
 
     assert lines(multi.uri) == lines(default.uri)
     assert len(lines(default.uri)) == len(records)
+
+
+def _count_sdists(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """TFX's sdist of itself, recorded instead of built."""
+    built: list[str] = []
+
+    def build() -> str:
+        built.append('sdist')
+        return '/nonexistent/tfx_ephemeral.tar.gz'
+
+    monkeypatch.setattr(dependency_utils, 'build_ephemeral_package', build)
+    return built
+
+
+@pytest.mark.parametrize(
+    'args',
+    [
+        ['--direct_running_mode=in_memory'],
+        ['--runner=DirectRunner', '--direct_num_workers=1'],
+    ],
+)
+def test_local_runner_skips_tfx_sdist_and_keeps_the_args(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    built = _count_sdists(monkeypatch)
+    context = base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=list(args))
+    predictor = executor.Executor(context)
+    assert built == []
+    assert predictor._beam_pipeline_args == args
+    result = run_predictor(tmp_path, fixture_records(SEED, 'eval'), beam_args=args)
+    assert built == []
+    assert len(read_logs(result.uri)) == len(fixture_records(SEED, 'eval'))
+
+
+def test_remote_runner_still_gets_tfx_sdist(monkeypatch: pytest.MonkeyPatch) -> None:
+    built = _count_sdists(monkeypatch)
+    args = ['--runner=DataflowRunner', '--project=p', '--region=r']
+    predictor = executor.Executor(
+        base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=list(args))
+    )
+    assert built == ['sdist']
+    assert '--extra_package=/nonexistent/tfx_ephemeral.tar.gz' in predictor._beam_pipeline_args
 
 
 def _records_missing_b(count: int, missing_at: int) -> list[bytes]:
