@@ -232,22 +232,23 @@ def batch_table(look: Lookup, sizes: tuple[int, ...]) -> list[str]:
     return _table(header, rows)
 
 
-STAGES = (
-    ('read', 'read gzip TFRecords into batches of records (`_ReadBatchesFn`)'),
-    ('predict', 'run the signature (`SignatureRunner.run`, parsing in the graph)'),
-    ('encode', 'encode PredictionLogs (`LogFormat.encode`)'),
-    ('frame', 'TFRecord framing with CRC32C (`_tfrecord`)'),
-    ('gzip', 'gzip at level 1 (`_GzipFile`)'),
-)
+STAGE_TEXT = {
+    'read': 'read gzip TFRecords into batches of records (`_ReadBatchesFn`)',
+    'predict': 'run the signature (`SignatureRunner.run`, parsing in the graph)',
+    'encode': 'encode PredictionLogs (`LogFormat.encode`)',
+    'frame': 'TFRecord framing with CRC32C (`_tfrecord`)',
+    'gzip': 'gzip at level 1 (`_GzipFile`)',
+}
 
 
 def stages_table(look: Lookup) -> list[str]:
     entry = next((e for e in look.entries if e['case'] == 'batch_stages'), None)
     if entry is None:
         return ['(not run)']
-    rows = [[text, look.spread('batch_stages', f'us:{stage}')] for stage, text in STAGES]
-    total = sum(entry['median'].get(f'us:{stage}', 0.0) for stage, _ in STAGES)
-    rows.append(['**sum: one thread, no Beam**', f'{total:.1f} ({1e6 / total:,.0f} examples/s)'])
+    rows = [[STAGE_TEXT[s], look.spread('batch_stages', f'us:{s}')] for s in findings.STAGES]
+    rate = findings.stage_sum_rate(look)
+    if rate:
+        rows.append(['**sum: one thread, no Beam**', f'{1e6 / rate:.1f} ({rate:,.0f} examples/s)'])
     return [
         f'{entry["n"]:,} examples, batches of 1024, each stage timed alone in a plain loop '
         '(`benchmarks/cases/batch_stages.py`):',

@@ -10,8 +10,9 @@
   `Session.run` over the records held in memory, at the best of a few batch sizes (chosen on a
   prefix); also reported with the time to read the files, and nothing written.
 
-The executors' time includes TFX's sdist of its own install, which every Beam executor builds
-when its arguments name no dependency (`beam_sdist_s`, also reported alone).
+The executors' time includes TFX's sdist of its own install, which TFX's Beam executors build
+when their arguments are not empty and name no dependency (`beam_sdist_s`, also reported alone):
+stock BulkInferrer does with these arguments; BatchPredictor skips it when Beam runs locally.
 
 Both executors run in this process (DirectRunner in_memory), so peak RSS is this process's
 `ru_maxrss`. Children's is reported apart: TFX forks `setup.py sdist` from this process, and a

@@ -8,8 +8,9 @@ the second finds every stage in the cache, so it is orchestration alone. The exe
 is measured by timing TFX's executor operators (`run_executor`, which builds the executor and
 calls its `Do`); orchestration is the rest (pipeline compilation, ML Metadata, drivers, input
 resolution, publishing, the summary). The timing wrappers change no behaviour. TFX builds an
-sdist of its own install for every Beam executor whose arguments name no dependency: that is
-timed on its own: total = orchestration + beam_sdist + work.
+sdist of its own install for every Beam executor whose arguments are not empty and name no
+dependency (none with `sme run`'s default, empty `beam_pipeline_args`): that is timed on its
+own: total = orchestration + beam_sdist + work.
 """
 
 from __future__ import annotations
