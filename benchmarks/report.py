@@ -196,6 +196,7 @@ def estimator_table(look: Lookup, model: str, whats: tuple[str, ...]) -> list[st
 
 BATCH_LABELS = (
     ('batch_predictor', 'BatchPredictor (ours, Beam DirectRunner)'),
+    ('batch_predictor_parquet', 'BatchPredictor writing Parquet rows instead of PredictionLogs'),
     ('bulk_inferrer', 'stock BulkInferrer (tfx-bsl RunInference)'),
     ('bare', 'bare Session.run loop, records in memory'),
 )
@@ -208,6 +209,8 @@ def batch_table(look: Lookup, sizes: tuple[int, ...]) -> list[str]:
     for n in sizes:
         for label, text in BATCH_LABELS:
             key = {'n': n, 'label': label}
+            if not look.entry('batch_inference', **key):
+                continue
             peak = look.median('batch_inference', 'peak_rss_mb', **key)
             before = look.median('batch_inference', 'rss_before_work_mb', **key)
             executor = label != 'bare'

@@ -137,6 +137,9 @@ def batch_jobs(plan: Plan) -> list[tuple[pathlib.Path, str, list[str], dict]]:
             for impl in ('batch_predictor', 'bulk_inferrer', 'bare'):
                 args = ['--impl', impl, '--n', str(n)]
                 jobs.append((MAIN, 'batch_inference', args, {'label': impl}))
+            if n == max(plan.batch_sizes_n):  # what PredictionLogs cost: rows only
+                args = ['--impl', 'batch_predictor', '--n', str(n), '--output-format', 'parquet']
+                jobs.append((MAIN, 'batch_inference', args, {'label': 'batch_predictor_parquet'}))
     return jobs
 
 

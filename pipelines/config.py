@@ -39,7 +39,7 @@ class PipelineConfig:
     )
     passthrough_features: list[str] = dataclasses.field(default_factory=list)
     # Empty: Beam's DirectRunner, in memory. (Non-empty args also make TFX's stock Beam
-    # components build an sdist of TFX for remote workers; see components/common/beam_args.py.)
+    # components build an sdist of TFX for remote workers; see components/common/local_beam.py.)
     beam_pipeline_args: list[str] = dataclasses.field(default_factory=list)
     enable_cache: bool = True
     # {'mysql': {...}} for ML Metadata on a MySQL server (pipelines/metadata_connection.py);

@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.cases.batch_inference --impl batch_predictor --n 200000
 
 * `batch_predictor`: our BatchPredictor executor (`pipelines.stages.run_predict`), Beam
-  DirectRunner, PredictionLogs out.
+  DirectRunner, PredictionLogs out (`--output-format parquet`: Parquet rows instead).
 * `bulk_inferrer`: the stock TFX BulkInferrer executor (tfx-bsl RunInference) on the same Model
   and Examples artifacts, the same runner options, PredictionLogs out.
 * `bare`: the limit: the serving signature in one `tf.compat.v1.Session`, a tight loop of
@@ -46,6 +46,7 @@ BEAM_ARGS = ('--runner=DirectRunner', '--direct_running_mode=in_memory', '--dire
 DEFAULT_MAX_BATCH_SIZE = 1024  # BatchPredictor's own default
 BARE_BATCH_SIZES = (256, 1024, 4096, 16384)
 BARE_SWEEP_RECORDS = 32768
+PREDICTION_LOG, PARQUET = 'prediction_log', 'parquet'
 
 
 def count_prediction_logs(uri: str) -> int:
@@ -56,8 +57,21 @@ def count_prediction_logs(uri: str) -> int:
     return int(dataset.reduce(0, lambda count, _: count + 1))
 
 
+def count_parquet_rows(uri: str) -> int:
+    import pyarrow.parquet as pq
+    import tensorflow as tf
+
+    files = tf.io.gfile.glob(os.path.join(uri, 'rows', 'Split-*', '*.parquet'))
+    return sum(pq.ParquetFile(path).metadata.num_rows for path in files)
+
+
 def run_batch_predictor(
-    model: str, examples: str, out: str, max_batch_size: int, beam_args: list[str]
+    model: str,
+    examples: str,
+    out: str,
+    max_batch_size: int,
+    beam_args: list[str],
+    output_format: str = PREDICTION_LOG,
 ) -> dict:
     from pipelines import stages
 
@@ -67,7 +81,7 @@ def run_batch_predictor(
         out,
         beam_pipeline_args=beam_args,
         max_batch_size=max_batch_size,
-        output_formats=['prediction_log'],
+        output_formats=[output_format],
     )
     return {'reported_examples': next(iter(props.values())).get('num_examples')}
 
@@ -144,7 +158,14 @@ def run_bare(model_dir: str, examples_uri: str, watch: Stopwatch) -> dict:
     }
 
 
-def run(impl: str, n: int, max_batch_size: int, beam_args: list[str], profile: str | None) -> dict:
+def run(
+    impl: str,
+    n: int,
+    max_batch_size: int,
+    beam_args: list[str],
+    profile: str | None,
+    output_format: str = PREDICTION_LOG,
+) -> dict:
     watch = Stopwatch()
     with watch('import'):
         import tensorflow  # noqa: F401 (imported before the work is timed)
@@ -163,14 +184,17 @@ def run(impl: str, n: int, max_batch_size: int, beam_args: list[str], profile: s
         with maybe_profile(profile), watch('work'):
             if impl == 'batch_predictor':
                 with timing_executors(timings):
-                    extra = run_batch_predictor(model_uri, examples, out, max_batch_size, beam_args)
+                    extra = run_batch_predictor(
+                        model_uri, examples, out, max_batch_size, beam_args, output_format
+                    )
             elif impl == 'bulk_inferrer':
                 with timing_executors(timings):
                     extra = run_bulk_inferrer(model_uri, examples, out, beam_args)
             else:
                 extra = run_bare(model_dir, examples, watch)
         if impl != 'bare':
-            extra['predicted'] = count_prediction_logs(out)
+            count = count_parquet_rows if output_format == PARQUET else count_prediction_logs
+            extra['predicted'] = count(out)
     if extra['predicted'] != n:
         raise RuntimeError(f'{impl} predicted {extra["predicted"]} examples, expected {n}.')
     sdist = sum(timings.sdist)
@@ -194,6 +218,7 @@ def run(impl: str, n: int, max_batch_size: int, beam_args: list[str], profile: s
         'beam_sdist_s': round(sdist, 4),
         **extra,
         'max_batch_size': max_batch_size if impl == 'batch_predictor' else None,
+        'output_format': output_format if impl != 'bare' else None,
         'rss_before_work_mb': round(rss_before, 1),
         'peak_rss_mb': peak['self'],
         'peak_rss_children_mb': peak['children'],
@@ -213,10 +238,18 @@ def main(argv: list[str] | None = None) -> None:
         default=[],
         help=f'replaces the Beam options of both executors (default: {" ".join(BEAM_ARGS)})',
     )
+    parser.add_argument(
+        '--output-format',
+        choices=(PREDICTION_LOG, PARQUET),
+        default=PREDICTION_LOG,
+        help='what batch_predictor writes [prediction_log]',
+    )
     parser.add_argument('--profile', help='write a cProfile summary of the work here')
     args = parser.parse_args(argv)
+    if args.output_format != PREDICTION_LOG and args.impl != 'batch_predictor':
+        parser.error('--output-format is for --impl batch_predictor only')
     beam_args = args.beam_arg or list(BEAM_ARGS)
-    emit(run(args.impl, args.n, args.max_batch_size, beam_args, args.profile))
+    emit(run(args.impl, args.n, args.max_batch_size, beam_args, args.profile, args.output_format))
 
 
 if __name__ == '__main__':

@@ -24,7 +24,7 @@ from tfx.types import artifact_utils
 
 from components.batch_predictor import spec
 from components.batch_predictor.options import PredictOptions, options_from_exec_properties
-from components.common import artifacts, beam_args, example_inputs
+from components.common import artifacts, example_inputs, local_beam
 from savedmodel_estimator import tf_example_inputs
 from savedmodel_estimator.beam import (
     PREDICTION_LOGS_PREFIX,
@@ -166,15 +166,22 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
     def __init__(self, context: base_beam_executor.BaseBeamExecutor.Context | None = None) -> None:
         # TFX would build an sdist of itself for the workers even when they run here
-        # (components/common/beam_args.py); the args are kept as given instead.
+        # (components/common/local_beam.py); the args are kept as given instead.
         args = list(getattr(context, 'beam_pipeline_args', None) or [])
-        if args and beam_args.runs_on_this_machine(args):
+        if args and local_beam.runs_on_this_machine(args):
             local_context = copy.copy(context)
             local_context.beam_pipeline_args = []  # type: ignore[union-attr]
             super().__init__(local_context)
             self._beam_pipeline_args = args
         else:
             super().__init__(context)
+
+    def _make_beam_pipeline(self) -> beam.Pipeline:
+        if self._make_beam_pipeline_fn is None:
+            pipeline = local_beam.local_pipeline(self._beam_pipeline_args)
+            if pipeline is not None:
+                return pipeline
+        return super()._make_beam_pipeline()
 
     def Do(
         self,

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import tensorflow as tf
+from apache_beam.runners.portability.fn_api_runner import fn_runner
 from golden_artifacts import fixture_records, listing, make_examples, make_model, make_output
 from google.protobuf import text_format
 from tensorflow_serving.apis import prediction_log_pb2
@@ -315,6 +316,8 @@ def test_local_runner_skips_tfx_sdist_and_keeps_the_args(
     predictor = executor.Executor(context)
     assert built == []
     assert predictor._beam_pipeline_args == args
+    # Straight to the runner the DirectRunner falls back to, with no Prism attempt first.
+    assert isinstance(predictor._make_beam_pipeline().runner, fn_runner.FnApiRunner)
     result = run_predictor(tmp_path, fixture_records(SEED, 'eval'), beam_args=args)
     assert built == []
     assert len(read_logs(result.uri)) == len(fixture_records(SEED, 'eval'))
