@@ -8,6 +8,7 @@ future TensorFlow that moves one breaks this module alone, with a message that s
 from __future__ import annotations
 
 try:
+    from tensorflow.python.framework import meta_graph
     from tensorflow.python.saved_model import constants as saved_model_constants
     from tensorflow.python.saved_model import loader_impl, path_helpers
     from tensorflow.python.saved_model.model_utils import export_output, export_utils
@@ -28,6 +29,7 @@ __all__ = [
     'export_utils',
     'function_utils',
     'loader_impl',
+    'meta_graph',
     'path_helpers',
     'saved_model_constants',
     'tf_saver',

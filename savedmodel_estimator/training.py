@@ -7,6 +7,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from savedmodel_estimator.checkpoint_hook import BackgroundGraphCheckpointSaverHook
 from savedmodel_estimator.graph_import import ModeGraph
 from savedmodel_estimator.run_config import RunConfig
 
@@ -84,7 +85,7 @@ def train_graph(
     saver_hooks = [h for h in worker_hooks if isinstance(h, tf.compat.v1.train.CheckpointSaverHook)]
     if (config.save_checkpoints_secs or config.save_checkpoints_steps) and not saver_hooks:
         chief_hooks = [
-            tf.compat.v1.train.CheckpointSaverHook(
+            BackgroundGraphCheckpointSaverHook(
                 model_dir,
                 save_secs=config.save_checkpoints_secs,
                 save_steps=config.save_checkpoints_steps,
@@ -102,6 +103,29 @@ def train_graph(
             if listener not in saver_hooks[0]._listeners:
                 saver_hooks[0]._listeners.append(listener)
 
+    try:
+        loss, any_step_done = _run_until_stop(spec, worker_hooks, chief_hooks, config, model_dir)
+    except BaseException:
+        for hook in chief_hooks:
+            hook.join(raise_error=False)  # The training error is the one to raise.
+        raise
+    for hook in chief_hooks:
+        hook.join()  # A no-op after the hook's end(), which joined already.
+    if not any_step_done:
+        tf.compat.v1.logging.warn(
+            'Training with estimator made no steps. Perhaps input is empty or misspecified.'
+        )
+    return loss
+
+
+def _run_until_stop(
+    spec: ModeGraph,
+    worker_hooks: list[Any],
+    chief_hooks: list[Any],
+    config: RunConfig,
+    model_dir: str,
+) -> tuple[Any, bool]:
+    """Runs the train op until a hook asks to stop; returns the last loss and if a step ran."""
     loss = None
     any_step_done = False
     with tf.compat.v1.train.MonitoredTrainingSession(
@@ -118,8 +142,4 @@ def train_graph(
         while not session.should_stop():
             _, loss = session.run([spec.train_op, spec.loss])
             any_step_done = True
-    if not any_step_done:
-        tf.compat.v1.logging.warn(
-            'Training with estimator made no steps. Perhaps input is empty or misspecified.'
-        )
-    return loss
+    return loss, any_step_done

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import glob
 import os
-import pathlib
 
 import pytest
 import tensorflow as tf
+from seed_model import SEED, input_fn
 
 from savedmodel_estimator import RunConfig, SavedModelEstimator
 
 pytestmark = pytest.mark.core
-
-SEED = pathlib.Path(__file__).resolve().parents[1] / 'data/estimator_exports/dnn_classifier_seed'
-
-
-def input_fn():
-    features = {
-        'feature1': tf.constant(['green', 'green', 'yellow']),
-        'feature2': tf.constant([3.5, 4.2, 6.1]),
-    }
-    return tf.data.Dataset.from_tensors((features, tf.constant([1.0, 0.0, 0.0]))).repeat()
 
 
 def one_batch_input_fn():

@@ -1,0 +1,18 @@
+"""The golden `dnn_classifier_seed` export and a small input_fn that trains it."""
+
+from __future__ import annotations
+
+import pathlib
+
+import tensorflow as tf
+
+SEED = pathlib.Path(__file__).resolve().parent / 'data/estimator_exports/dnn_classifier_seed'
+
+
+def input_fn() -> tf.data.Dataset:
+    """Three rows of the seed model's features and labels, repeated without end."""
+    features = {
+        'feature1': tf.constant(['green', 'green', 'yellow']),
+        'feature2': tf.constant([3.5, 4.2, 6.1]),
+    }
+    return tf.data.Dataset.from_tensors((features, tf.constant([1.0, 0.0, 0.0]))).repeat()
