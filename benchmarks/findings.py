@@ -104,8 +104,9 @@ TARGETS: tuple[tuple[str, Callable[[Medians, tuple[int, ...]], Verdict]], ...] =
     ('BatchPredictor peak RSS flat from the smallest to the largest size (≤ +10%)', flat_memory),
 )
 
-LIMITS_MARKDOWN = """
-## What limits each case (from profiles)
+LIMITS_HEADING = '## What limits each case (from profiles)'
+LIMITS_MARKDOWN = f"""
+{LIMITS_HEADING}
 
 Profiles: `--profile FILE` on any case writes a cProfile summary (and `FILE.pstats`);
 `benchmarks/cases/batch_stages.py` times BatchPredictor's stages alone. Numbers quoted here are

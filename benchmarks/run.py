@@ -25,7 +25,7 @@ import tempfile
 import time
 from typing import Any
 
-from benchmarks import report
+from benchmarks import findings, report
 from benchmarks.common import DATA_DIR, REPO_ROOT, RESULT_PREFIX, RESULTS_DIR, machine_facts
 
 MAIN = REPO_ROOT / '.venv' / 'bin' / 'python'
@@ -247,7 +247,10 @@ def main(argv: list[str] | None = None) -> None:
     if not args.report_only:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(results, indent=1, sort_keys=True) + '\n')
-    md_path.write_text(report.render(results))
+    markdown = report.render(results)
+    md_path.write_text(markdown)
+    # The tables, without the notes on what limits each case (those are in the file).
+    print('\n' + markdown.split(findings.LIMITS_HEADING, 1)[0].rstrip() + '\n')
     print(f'Wrote {json_path} and {md_path} ({results["meta"]["duration_s"]} s of runs).')
 
 
