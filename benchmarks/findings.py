@@ -15,19 +15,28 @@ Verdict = tuple[str, bool | None]
 MODELS = ('wide', 'seed')
 
 
-def _estimator_ratio(look: Medians, model: str, what: str, metric: str) -> float | None:
-    ours = look.median('train_eval_predict', metric, model=model, what=what, label='ours')
+def _estimator_ratio(
+    look: Medians, model: str, what: str, metric: str, label: str = 'ours'
+) -> float | None:
+    ours = look.median('train_eval_predict', metric, model=model, what=what, label=label)
     original = look.median('train_eval_predict', metric, model=model, what=what, label='original')
     return None if ours is None or not original else ours / original
 
 
 def _all_models(look: Medians, what: str, metric: str, passes: Callable[[float], bool]) -> Verdict:
+    """Judged on ours in `.venv` against the original; the TF 2.15 control is shown beside."""
     ratios = {m: _estimator_ratio(look, m, what, metric) for m in MODELS}
     measured = {m: r for m, r in ratios.items() if r is not None}
     if not measured:
         return '-', None
-    text = ', '.join(f'{m} x{r:.2f}' for m, r in measured.items())
-    return text, all(passes(r) for r in measured.values())
+    parts = []
+    for model, ratio in measured.items():
+        part = f'{model} x{ratio:.2f}'
+        control = _estimator_ratio(look, model, what, metric, 'ours_tf_reference')
+        if control is not None:
+            part += f' (ours on TF 2.15: x{control:.2f})'
+        parts.append(part)
+    return ', '.join(parts), all(passes(r) for r in measured.values())
 
 
 def steady_steps(look: Medians, sizes: tuple[int, ...]) -> Verdict:

@@ -152,7 +152,12 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 ESTIMATOR_ROWS = (
-    ('train', 'steady_steps_per_s', 'steady-state steps/s (after the first steps)', 'higher'),
+    (
+        'train',
+        'steady_steps_per_s',
+        'steady-state steps/s (second call, after its first steps)',
+        'higher',
+    ),
     ('train', 'call_s', 'train(steps=N) wall time, s', 'lower'),
     ('train', 'setup_s', '  of which before the first step, s', 'lower'),
     ('train', 'teardown_s', '  of which after the last step, s', 'lower'),
@@ -354,8 +359,11 @@ def render(results: dict[str, Any]) -> str:
             '## 1-2. Continue training, evaluate, predict: ours vs the original SavedModelEstimator',
             '',
             f'Same export, same input function (tf.data, records cached in memory), fresh '
-            f'`model_dir` per run. train: `train(steps={plan["train_steps"]})`, steady state '
-            f'after the first {plan["skip_steps"]} steps; evaluate and predict: the eval rows '
+            f"`model_dir` per run. train: the timed call is the process's first, "
+            f'`train(steps={plan["train_steps"]})`; the steady state is from a second call on the '
+            f'same estimator, `train(steps={plan.get("steady_steps", 0)})`, after its first '
+            f"{plan['skip_steps']} steps (without it: the first call's); evaluate and predict: "
+            'the eval rows '
             'repeated (wide: 10x4096 rows, seed: 100x300), `predict` yielding single examples.',
             '',
         ]

@@ -46,6 +46,7 @@ class Plan:
     whats: tuple[str, ...] = ('train', 'evaluate', 'predict')
     train_steps: int = 200
     skip_steps: int = 20
+    steady_steps: int = 600
     batch_sizes_n: tuple[int, ...] = (20000, 200000)
     pipeline_train_steps: int = 100
     control_whats: tuple[str, ...] = ('train',)
@@ -61,6 +62,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
             pipeline_repeats=1,
             train_steps=60,
             skip_steps=10,
+            steady_steps=100,
             batch_sizes_n=(2000, 20000),
             pipeline_train_steps=20,
             control_whats=(),
@@ -126,6 +128,7 @@ def estimator_jobs(plan: Plan) -> list[tuple[pathlib.Path, str, list[str], dict]
                 for python, impl, label in runs:
                     args = ['--impl', impl, '--model', model, '--what', what]
                     args += ['--steps', str(plan.train_steps), '--skip', str(plan.skip_steps)]
+                    args += ['--steady-steps', str(plan.steady_steps)]
                     jobs.append((python, 'train_eval_predict', args, {'label': label}))
     return jobs
 
