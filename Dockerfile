@@ -17,10 +17,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /opt/sme
 
-# The uv version the Makefile pins, installing the lock the tests use.
+# The uv version the Makefile pins, installing the lock the tests use; bytecode compiled here, so
+# no container start compiles TensorFlow again (PYTHONDONTWRITEBYTECODE stops writing, not reading).
 COPY requirements/main.lock requirements/main.lock
 RUN python -m pip install --no-cache-dir "uv==0.13.9" \
-    && uv pip install --system --no-cache -r requirements/main.lock
+    && uv pip install --system --no-cache --compile-bytecode -r requirements/main.lock
 
 # This package, built with the lock's setuptools (no build isolation, no dependency resolution).
 COPY pyproject.toml README.md ./

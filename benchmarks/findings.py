@@ -129,19 +129,27 @@ proportions, not as absolute speeds.
   `CheckpointSaverHook`, summaries, step counter) and one `Session.run([train_op, loss])` per
   step. In the steady state about 90 % of the time (wide) is inside `TF_SessionRun`: two
   256-wide dense layers forward and backward at batch 256, and the Adagrad update. On the seed
-  model a step is about 1 ms, mostly `Session.run`'s and the hooks' Python. A steady-state gap
-  between ours and the original that the control column (ours on TF 2.15, same process set-up
-  as the original) does not show is TensorFlow 2.16 against 2.15, not the implementation.
-- Set-up before the first step (0.9-1.3 s on both) is the same TensorFlow work in both:
-  tracing the input_fn's `tf.data` map (~0.2 s), importing the train MetaGraph (~0.1-0.2 s),
-  creating the session and restoring the variables (~0.2-0.3 s), and
-  `CheckpointSaverHook.after_create_session`, which writes a checkpoint at the starting step
-  and `graph.pbtxt` as text protobuf (~0.4-0.5 s on wide, 0.3 s of it text formatting).
-  Ours skips what only the original repeats per call (parsing `saved_model.pb` again), and
-  the original's profile spent ~0.3 s closing the session (TF 2.15). Everything else is work both
-  must do to leave the same files in `model_dir` (the checkpoint at the starting step,
-  `graph.pbtxt`, the final checkpoint), so the whole call is only somewhat shorter, not far
-  below: "well below" would need dropping files the original writes.
+  model a step is about 1 ms, mostly `Session.run`'s and the hooks' Python. Neighbouring runs
+  (A B pairs) differ by up to ±20 % on this shared machine, so steady-state ratios within
+  about x0.95-1.05 are a tie; the control column (ours on TF 2.15) tells TensorFlow 2.16
+  against 2.15 from the implementation.
+- Set-up before the first step is the same TensorFlow work in both: tracing the input_fn's
+  `tf.data` map (~0.2 s), importing the train MetaGraph (~0.1-0.2 s), creating the session
+  and restoring the variables (~0.2-0.3 s), the first `Session.run` (TensorFlow prunes and
+  optimizes the graph), and `CheckpointSaverHook.after_create_session`: a checkpoint at the
+  starting step, the graph and meta graph into the events file, and `graph.pbtxt` as text
+  protobuf. What ours does less: it parses `saved_model.pb` once per estimator, not per call;
+  its saver hook (`savedmodel_estimator/checkpoint_hook.py`) turns the graph into a GraphDef
+  once instead of three times and writes `graph.pbtxt` on a background thread while the
+  starting checkpoint and the first steps run (0.2-0.25 s less before the first step on wide,
+  ~0.15 s less per call: the text formatting is Python and competes for the GIL with the first
+  steps). On the same TensorFlow (the control column) that makes ours' whole call about
+  x0.8-0.9 of the original's. Ours in `.venv` runs TensorFlow 2.16 with protobuf 3.20 (what
+  TFX 1.16 pins on Python 3.10), where the same session start, graph import and checkpoint
+  writes cost ~0.2-0.3 s more than on TF 2.15 with protobuf 4.25, which eats the gain.
+  x0.8 against the original would need leaving out work whose results the original leaves in
+  `model_dir` (the starting checkpoint, the events, `graph.pbtxt`): not done, so that
+  `model_dir` looks the same to TensorBoard and to tools that read it.
 
 ### 2. Evaluate and predict
 
@@ -157,47 +165,55 @@ proportions, not as absolute speeds.
 ### 3. Batch inference
 
 - **BatchPredictor** moves batches end to end (one Beam element per 1024 records), so its cost
-  per example is its stages' (table above): reading the gzip TFRecords, the model, encoding
-  PredictionLogs, TFRecord framing and gzip, ~20-26 µs per example on one Python thread
-  (~40-50k examples/s); the model is a fifth of it. On top come fixed costs of every run:
-  TFX's sdist of its own install (`BaseBeamExecutor.__init__` ->
-  `dependency_utils.build_ephemeral_package`: copies `site-packages/tfx` and runs
-  `setup.py sdist` in a subprocess, 1.3-3.7 s; done whenever `beam_pipeline_args` is not
-  empty and names no `--extra_package`, `--setup_file`, `--requirements_file` or container
-  image, even for the in-process DirectRunner), Beam's start (the Prism attempt fails offline,
-  ~0.4 s; pipeline to runner API and bundle processors, ~1 s) and BatchPredictor's pre-flight
-  record checks (~0.4 s). At 200k examples the fixed costs are about 40 % of the run.
+  per example is its stages' (table above): reading the gzip TFRecords (tf.data, in C++), the
+  model, encoding PredictionLogs, TFRecord framing and gzip, ~20-25 µs per example on one
+  Python thread; it runs at ~85 % of those stages in a plain loop. The rest is fixed cost per
+  run: building the Beam pipeline and its runner API form (~0.5 s), the pre-flight checks of
+  the signature and of the first records of every file (~0.4 s), loading the model (~0.3 s).
+  Two fixed costs are gone: TFX's sdist of its own install, which `BaseBeamExecutor` builds
+  for any non-empty `beam_pipeline_args` even when Beam runs in this process (1.3-3.7 s and
+  ~40 MB left in the temporary directory per run; BatchPredictor keeps local args for itself,
+  `components/common/local_beam.py`), and the DirectRunner's attempt to start the Prism runner
+  first (0.3-0.5 s offline; a download online; BatchPredictor goes straight to the FnApiRunner
+  the DirectRunner falls back to).
 - **80 % of the bare loop is out of reach with PredictionLog output.** The bare loop runs only
-  the model on records already in memory (~3-4 µs per example at the best batch); reading the
-  same files alone is slower than that (see "bare, including reading the files"), and gzip at
-  level 1 alone costs more than the model. `--direct_running_mode=multi_threading
-  --direct_num_workers=2` gave no gain (the per-example Python holds the GIL), and compressing
-  on a background thread gave 0-10 % on 2 shared cores (TensorFlow's own threads already use
-  both). What remains to win is the fixed cost (the sdist above), not the per-example path.
+  the model (on both cores) on records already in memory, ~3 µs per example at its best batch.
+  A PredictionLog per example is ~420 bytes (the tf.Example itself, then the scores); gzip at
+  level 1 alone costs about twice the model per example, and encoding plus TFRecord framing
+  (CRC32C) about as much again, in Python. Reading the input files alone costs more than half
+  the model. Writing Parquet rows instead (columns built by Arrow a batch at a time) is ~1.6x
+  faster, and still not near the bare loop. Tried without gain: `--direct_running_mode=
+  multi_threading` (the per-example Python holds the GIL), compressing on a background thread
+  (0-10 %: TensorFlow's threads already use both cores), zlib's Huffman-only and RLE
+  strategies (no faster than level 1, files twice as large), reading the TFRecords in Python
+  (~1 µs per example less than tf.data, without its checks). Level 0 (stored gzip) would save
+  the gzip cost for files ~2.9x larger; the default stays at level 1.
 - **Stock BulkInferrer** makes one Beam element per example: tfx-bsl builds a PredictionLog
   message per example (`CopyFrom` of the Example, `SerializeToString` twice: once for the
   `get_num_bytes` metric, once to write), then Beam's per-element coder, TFRecord framing and
   compressed-file writes. In the 200k profile protobuf copy/serialize/parse is ~30 % of the
   time, Beam's per-element machinery (coders, bundle loop) ~20 %, gzip ~7 %; `TF_SessionRun`
-  is ~3 %.
-- **Memory**: BatchPredictor's peak RSS is the imports (TensorFlow, TFX, Beam: ~830 MiB) plus
-  ~60-80 MiB, the same at every size: a bundle holds a few batches, and nothing is kept.
+  is ~3 %. With these runner arguments it also builds TFX's sdist (its own column); the target
+  is judged on its rate without it.
+- **Memory**: BatchPredictor's peak RSS is the imports (TensorFlow, TFX, Beam: ~710 MiB) plus
+  60-80 MiB, the same at every size: a bundle holds a few batches, and nothing is kept.
   Stock BulkInferrer's growth is larger and grows with the input. Children's peaks (reported in
-  the JSON) are TFX's `setup.py sdist` and TensorFlow's start-up probes, forked from the
-  benchmark process; a forked child's peak counts the parent's shared pages, so it is no
-  measure of memory used.
+  the JSON) are TensorFlow's start-up probes and, for stock BulkInferrer, TFX's `setup.py
+  sdist`, forked from the benchmark process; a forked child's peak counts the parent's shared
+  pages, so it is no measure of memory used.
 
 ### 4. Pipeline overhead
 
-- TFX's sdist runs twice per `sme run` (ExampleGen and BatchPredictor are Beam executors, and
-  the default `beam_pipeline_args`, `--direct_running_mode=in_memory`, is not empty although it
-  only repeats DirectRunner's default): 3-4.5 s of a 15 s run here.
+- `sme run` passes no Beam arguments by default (`beam_pipeline_args` is empty: the
+  DirectRunner in memory), so neither ExampleGen nor BatchPredictor builds TFX's sdist (it was
+  3-4.5 s of a 15 s run with the former default `--direct_running_mode=in_memory`). With
+  `--beam-arg`s, stock ExampleGen builds it again; BatchPredictor does not on local runners.
 - Orchestration (LocalDagRunner: compiling the IR, ML Metadata in SQLite, drivers, input
-  resolution, publishing, the summary read-back) is ~3.5-5 s on the first run and ~0.2 s when
-  every stage is cached.
-- Imports (TensorFlow, TFX, the CLI) come before any of this: `make setup` installs `.venv`
-  without compiled bytecode and the Makefile sets `PYTHONDONTWRITEBYTECODE`, so every `sme`
-  process compiles them again (`import tensorflow` 10-11 s instead of ~5 s here). The
-  benchmark keeps its own bytecode cache (`PYTHONPYCACHEPREFIX=benchmarks/.data/pycache`) so
-  that this does not dominate every run.
+  resolution, publishing, the summary read-back) is ~2.5-3.5 s on the first run and ~0.2 s
+  when every stage is cached.
+- Imports (TensorFlow, TFX, the CLI) come before any of this (its own row). `make setup`
+  compiles the environments' bytecode at install (`uv pip sync --compile-bytecode`; the
+  Dockerfile does the same): where `PYTHONDONTWRITEBYTECODE` is set, as on these machines,
+  every process would otherwise compile them again (`import tensorflow` ~10 s instead of
+  ~4.5 s here).
 """

@@ -57,7 +57,10 @@ def test_it_installs_the_lock_the_tests_use_with_the_makefiles_uv():
     uv = makefile_uv_version()
     assert f'python -m pip install --no-cache-dir "uv=={uv}"' in commands
     assert lock_pins()['uv'] == uv  # the lock's own uv agrees with the Makefile
-    assert any(re.fullmatch(r'uv pip install .*-r requirements/main\.lock', c) for c in commands)
+    (lock_install,) = [
+        c for c in commands if re.fullmatch(r'uv pip install .*-r requirements/main\.lock', c)
+    ]
+    assert '--compile-bytecode' in lock_install  # no container start compiles TensorFlow again
 
 
 def test_it_copies_and_installs_every_package_setuptools_includes():

@@ -15,3 +15,17 @@ def test_core_imports_without_tfx_beam_or_kfp():
         'assert not bad, bad\n'
     )
     subprocess.run([sys.executable, '-c', code], check=True)
+
+
+def test_installed_packages_carry_compiled_bytecode():
+    """`make setup` compiles bytecode at install, so no process compiles TensorFlow again."""
+    import importlib.util
+    import os
+
+    import tensorflow as tf
+
+    init = tf.__file__  # tensorflow/__init__.py
+    bytecode = importlib.util.cache_from_source(init, optimization='')
+    if os.environ.get('PYTHONPYCACHEPREFIX'):  # bytecode is looked up there instead
+        pytest.skip('PYTHONPYCACHEPREFIX is set')
+    assert os.path.exists(bytecode), f'no compiled bytecode for {init}: expected {bytecode}'
