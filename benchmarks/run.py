@@ -187,7 +187,9 @@ def git_state() -> dict[str, Any]:
         proc = subprocess.run(['git', *args], cwd=REPO_ROOT, capture_output=True, text=True)
         return proc.stdout.strip()
 
-    return {'commit': git('rev-parse', 'HEAD'), 'dirty': bool(git('status', '--porcelain'))}
+    # The run's own outputs (BENCHMARKS.md, results/) do not count as changes to what was measured.
+    changes = git('status', '--porcelain', '--', '.', ':!BENCHMARKS.md', ':!benchmarks/results')
+    return {'commit': git('rev-parse', 'HEAD'), 'dirty': bool(changes)}
 
 
 def run_all(plan: Plan) -> dict[str, Any]:
