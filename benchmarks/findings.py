@@ -144,8 +144,8 @@ proportions, not as absolute speeds.
   starting checkpoint and the first steps run (0.2-0.25 s less before the first step on wide,
   ~0.15 s less per call: the text formatting is Python and competes for the GIL with the first
   steps). On the same TensorFlow (the control column) that makes ours' whole call about
-  x0.7-0.95 of the original's (two full runs). Ours in `.venv` runs TensorFlow 2.16 with protobuf 3.20 (what
-  TFX 1.16 pins on Python 3.10), where the same session start, graph import and checkpoint
+  x0.7-0.95 of the original's (two full runs). Ours in `.venv` runs TensorFlow 2.16 with
+  protobuf 3.20 (what TFX 1.16 pins on Python 3.10), where the same session start, graph import and checkpoint
   writes cost ~0.2-0.3 s more than on TF 2.15 with protobuf 4.25, which eats the gain.
   x0.8 against the original would need leaving out work whose results the original leaves in
   `model_dir` (the starting checkpoint, the events, `graph.pbtxt`): not done, so that
@@ -166,8 +166,8 @@ proportions, not as absolute speeds.
 
 - **BatchPredictor** moves batches end to end (one Beam element per 1024 records), so its cost
   per example is its stages' (table above): reading the gzip TFRecords (tf.data, in C++), the
-  model, encoding PredictionLogs, TFRecord framing and gzip, ~20-25 µs per example on one
-  Python thread; it runs at 75-85 % of those stages in a plain loop. The rest is fixed cost per
+  model, encoding PredictionLogs, TFRecord framing and gzip, ~19-25 µs per example on one
+  Python thread; it runs at 70-85 % of those stages in a plain loop. The rest is fixed cost per
   run: building the Beam pipeline and its runner API form (~0.5 s), the pre-flight checks of
   the signature and of the first records of every file (~0.4 s), loading the model (~0.3 s).
   Two fixed costs are gone: TFX's sdist of its own install, which `BaseBeamExecutor` builds
