@@ -145,8 +145,12 @@ proportions, not as absolute speeds.
   ~0.15 s less per call: the text formatting is Python and competes for the GIL with the first
   steps). On the same TensorFlow (the control column) that makes ours' whole call about
   x0.7-0.95 of the original's (two full runs). Ours in `.venv` runs TensorFlow 2.16 with
-  protobuf 3.20 (what TFX 1.16 pins on Python 3.10), where the same session start, graph import and checkpoint
-  writes cost ~0.2-0.3 s more than on TF 2.15 with protobuf 4.25, which eats the gain.
+  protobuf 3.20 (what TFX 1.16 allows on Python 3.10), whose C++ extension serializes
+  TensorFlow's messages by reflection: the seed model's train GraphDef (150 KB) takes 5.7 ms
+  to serialize and 3.2 ms to parse there, against 0.27 ms and 0.34 ms with protobuf 4.25 (upb)
+  in `.venv-reference`. Session start (the graph goes to the C++ runtime and back), the events
+  and every checkpoint's `.meta` file pass GraphDefs through it several times per call, so the
+  same work costs ~0.1-0.3 s more on TF 2.16 here, which eats most of the gain.
   x0.8 against the original would need leaving out work whose results the original leaves in
   `model_dir` (the starting checkpoint, the events, `graph.pbtxt`): not done, so that
   `model_dir` looks the same to TensorBoard and to tools that read it.
