@@ -79,7 +79,7 @@ test: lint typecheck test-main test-tf-latest test-reference
 	.venv/bin/python tools/conformance_report.py
 
 # Side-by-side measurements, not part of `make test` (~15-20 min); BENCH_ARGS=--quick for a smoke run.
-bench: .venv/.package .venv-reference/.package
+bench: .venv/.package .venv-reference/.package .venv-tf-latest/.package
 	.venv/bin/python -m benchmarks.run $(BENCH_ARGS)
 
 clean:

@@ -24,7 +24,7 @@ def _estimator_ratio(
 
 
 def _all_models(look: Medians, what: str, metric: str, passes: Callable[[float], bool]) -> Verdict:
-    """Judged on ours in `.venv` against the original; the TF 2.15 control is shown beside."""
+    """Judged on ours in `.venv` against the original; ours on TF 2.15 and 2.21 shown beside."""
     ratios = {m: _estimator_ratio(look, m, what, metric) for m in MODELS}
     measured = {m: r for m, r in ratios.items() if r is not None}
     if not measured:
@@ -32,10 +32,12 @@ def _all_models(look: Medians, what: str, metric: str, passes: Callable[[float],
     parts = []
     for model, ratio in measured.items():
         part = f'{model} x{ratio:.2f}'
-        control = _estimator_ratio(look, model, what, metric, 'ours_tf_reference')
-        if control is not None:
-            part += f' (ours on TF 2.15: x{control:.2f})'
-        parts.append(part)
+        controls = [
+            f'ours on TF {version}: x{ratio:.2f}'
+            for label, version in (('ours_tf_reference', '2.15'), ('ours_tf_latest', '2.21'))
+            if (ratio := _estimator_ratio(look, model, what, metric, label)) is not None
+        ]
+        parts.append(part + (f' ({"; ".join(controls)})' if controls else ''))
     return ', '.join(parts), all(passes(r) for r in measured.values())
 
 

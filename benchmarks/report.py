@@ -172,11 +172,20 @@ ESTIMATOR_ROWS = (
 )
 
 
+CONTROLS = (
+    ('ours_tf_reference', 'ours on TF 2.15 (control)'),
+    ('ours_tf_latest', 'ours on TF 2.21 (.venv-tf-latest)'),
+)
+
+
 def estimator_table(look: Lookup, model: str, whats: tuple[str, ...]) -> list[str]:
-    control = look.entry('train_eval_predict', model=model, label='ours_tf_reference') is not None
+    controls = [
+        (label, text)
+        for label, text in CONTROLS
+        if look.entry('train_eval_predict', model=model, label=label) is not None
+    ]
     header = ['measure', 'ours (.venv)', 'original (.venv-reference)', 'ours ÷ original', 'better']
-    if control:
-        header.insert(3, 'ours on TF 2.15 (control)')
+    header[3:3] = [text for _, text in controls]
     rows = []
     for what, metric, label, better in ESTIMATOR_ROWS:
         if what not in whats:
@@ -191,10 +200,7 @@ def estimator_table(look: Lookup, model: str, whats: tuple[str, ...]) -> list[st
             _ratio_text(_ratio(ours, original)),
             better,
         ]
-        if control:
-            row.insert(
-                3, look.spread('train_eval_predict', metric, label='ours_tf_reference', **key)
-            )
+        row[3:3] = [look.spread('train_eval_predict', metric, label=c, **key) for c, _ in controls]
         rows.append(row)
     return _table(header, rows)
 
@@ -329,7 +335,7 @@ def render(results: dict[str, Any]) -> str:
         ]
     lines += [
         'Run: `make bench` (or `.venv/bin/python -m benchmarks.run`; `--quick` for a smoke run, '
-        '`--control` for the TF 2.15 control everywhere, `--cases estimator,batch,pipeline`). '
+        '`--control` for ours on TF 2.15 and 2.21 everywhere, `--cases estimator,batch,pipeline`). '
         'Raw runs and medians: `benchmarks/results/latest.json`. Each case also runs alone, e.g. '
         '`.venv/bin/python -m benchmarks.cases.batch_inference --impl batch_predictor --n 200000 '
         '--profile /tmp/bp.txt`.',

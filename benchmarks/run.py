@@ -7,7 +7,8 @@
 Ours runs in `.venv` (TF 2.16), the original SavedModelEstimator in `.venv-reference` (TF 2.15),
 alternating A B A B so drifting load on the machine hits both alike. Ours also runs in
 `.venv-reference` (TF 2.15) as a control, which tells TensorFlow-version effects apart from the
-implementation's: for train by default, for every measurement with `--control`.
+implementation's, and in `.venv-tf-latest` (TF 2.21, the core alone): for train by default, for
+every measurement with `--control`.
 Only the standard library is needed here; the cases import TensorFlow in their own processes.
 """
 
@@ -30,6 +31,7 @@ from benchmarks.common import DATA_DIR, REPO_ROOT, RESULT_PREFIX, RESULTS_DIR, m
 
 MAIN = REPO_ROOT / '.venv' / 'bin' / 'python'
 REFERENCE = REPO_ROOT / '.venv-reference' / 'bin' / 'python'
+LATEST = REPO_ROOT / '.venv-tf-latest' / 'bin' / 'python'  # the core alone, on the newest TF
 TIMEOUT_S = 1200
 PYCACHE = DATA_DIR / 'pycache'
 
@@ -117,13 +119,14 @@ def run_case(python: pathlib.Path, module: str, args: list[str]) -> dict[str, An
 
 def estimator_jobs(plan: Plan) -> list[tuple[pathlib.Path, str, list[str], dict]]:
     impls = [(MAIN, 'ours', 'ours'), (REFERENCE, 'original', 'original')]
-    control = [(REFERENCE, 'ours', 'ours_tf_reference')]
+    control = [(REFERENCE, 'ours', 'ours_tf_reference'), (LATEST, 'ours', 'ours_tf_latest')]
     jobs = []
     for _ in range(plan.repeats):
         for model in plan.models:
             for what in plan.whats:
-                # A B A B: neighbours share the machine's load. The control (ours on the
-                # original's TensorFlow) tells TF-version effects from the implementation's.
+                # A B A B: neighbours share the machine's load. The controls (ours on the
+                # original's TensorFlow, and on the newest) tell TF-version effects from the
+                # implementation's.
                 runs = impls + (control if what in plan.control_whats else [])
                 for python, impl, label in runs:
                     args = ['--impl', impl, '--model', model, '--what', what]
@@ -229,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         '--control',
         action='store_true',
-        help='ours on TF 2.15 for every measurement, not train only',
+        help='ours on TF 2.15 and 2.21 for every measurement, not train only',
     )
     parser.add_argument('--repeats', type=int, help='runs per measurement (default 5; batch 3)')
     parser.add_argument('--cases', help='comma-separated: estimator,batch,pipeline')
@@ -244,7 +247,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.report_only:
         results = json.loads(json_path.read_text())
     else:
-        for python in (MAIN, REFERENCE):
+        for python in (MAIN, REFERENCE, LATEST):
             if not python.exists():
                 sys.exit(f'{python} is missing: run `make setup` first.')
         results = run_all(make_plan(args))
