@@ -351,7 +351,9 @@ def render(results: dict[str, Any]) -> str:
     lines += [f'- {line}' for line in envs]
     lines += [
         f'- Repeats: {plan["repeats"]} runs per estimator measurement (ours and the original '
-        f'alternating, A B A B), {plan["batch_repeats"]} per batch-inference measurement, '
+        f'alternating, A B A B), {plan["batch_repeats"]} per batch-inference measurement '
+        f'({plan.get("long_batch_repeats", plan["batch_repeats"])} for stock BulkInferrer and '
+        'the Parquet variant at the largest size), '
         f'{plan["pipeline_repeats"]} pipeline runs; each run is a fresh process. Cells show the '
         'median, and (min-max) when there is more than one run.',
         '',
