@@ -132,8 +132,9 @@ proportions, not as absolute speeds.
   step. In the steady state about 90 % of the time (wide) is inside `TF_SessionRun`: two
   256-wide dense layers forward and backward at batch 256, and the Adagrad update. On the seed
   model a step is about 1 ms, mostly `Session.run`'s and the hooks' Python. Neighbouring runs
-  (A B pairs) differ by up to ±20 % on this shared machine, so steady-state ratios within
-  about x0.95-1.05 are a tie; the control column (ours on TF 2.15) tells TensorFlow 2.16
+  (A B pairs) differ by up to ±20 % on this shared machine, and the steady-state median
+  ratio went x0.98, x1.06, x0.92 (wide) and x0.95, x1.04, x1.01 (seed) over three full runs:
+  a tie, not a difference; the control column (ours on TF 2.15) tells TensorFlow 2.16
   against 2.15 from the implementation.
 - Set-up before the first step is the same TensorFlow work in both: tracing the input_fn's
   `tf.data` map (~0.2 s), importing the train MetaGraph (~0.1-0.2 s), creating the session
@@ -145,8 +146,8 @@ proportions, not as absolute speeds.
   once instead of three times and writes `graph.pbtxt` on a background thread while the
   starting checkpoint and the first steps run (0.2-0.25 s less before the first step on wide,
   ~0.15 s less per call: the text formatting is Python and competes for the GIL with the first
-  steps). On the same TensorFlow (the control column) that makes ours' whole call about
-  x0.7-0.95 of the original's (two full runs). Ours in `.venv` runs TensorFlow 2.16 with
+  steps). On the same TensorFlow (the control column) that makes ours' whole call x0.7-1.0
+  of the original's (three full runs; on TF 2.21, with protobuf 7, x0.76-1.18 over two). Ours in `.venv` runs TensorFlow 2.16 with
   protobuf 3.20 (what TFX 1.16 allows on Python 3.10), whose C++ extension serializes
   TensorFlow's messages by reflection: the seed model's train GraphDef (150 KB) takes 5.7 ms
   to serialize and 3.2 ms to parse there, against 0.27 ms and 0.34 ms with protobuf 4.25 (upb)
