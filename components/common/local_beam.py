@@ -27,12 +27,19 @@ LOCAL_RUNNERS = frozenset(StandardOptions.LOCAL_RUNNERS) - {'PrismRunner'}
 DIRECT_RUNNERS = frozenset({'DirectRunner', 'SwitchingDirectRunner'})
 
 
-def _runner_name(beam_pipeline_args: Sequence[str]) -> str | None:
-    runner = PipelineOptions(list(beam_pipeline_args)).view_as(StandardOptions).runner
+def _runner_name(options: PipelineOptions) -> str | None:
+    runner = options.view_as(StandardOptions).runner
     if runner is None:
         return None
     name = runner if isinstance(runner, str) else type(runner).__name__
     return name.rsplit('.', 1)[-1]
+
+
+def _options(beam_pipeline_args: Sequence[Any]) -> PipelineOptions | None:
+    """The parsed options, or None for args that are not all strings (unresolved placeholders)."""
+    if not all(isinstance(arg, str) for arg in beam_pipeline_args):
+        return None
+    return PipelineOptions(list(beam_pipeline_args))
 
 
 def runs_on_this_machine(beam_pipeline_args: Sequence[Any]) -> bool:
@@ -40,10 +47,8 @@ def runs_on_this_machine(beam_pipeline_args: Sequence[Any]) -> bool:
 
     Args that are not all strings (TFX placeholders not yet resolved) count as not local.
     """
-    if not all(isinstance(arg, str) for arg in beam_pipeline_args):
-        return False
-    name = _runner_name(beam_pipeline_args)
-    return name is None or name in LOCAL_RUNNERS
+    options = _options(beam_pipeline_args)
+    return options is not None and _runner_name(options) in LOCAL_RUNNERS | {None}
 
 
 def local_pipeline(beam_pipeline_args: Sequence[str]) -> beam.Pipeline | None:
@@ -52,15 +57,13 @@ def local_pipeline(beam_pipeline_args: Sequence[str]) -> beam.Pipeline | None:
     The runner is the one the DirectRunner falls back to, built the same way (the options go to
     the workers), so `--direct_running_mode` and `--direct_num_workers` work as documented.
     """
-    if not runs_on_this_machine(beam_pipeline_args):
-        return None
-    if _runner_name(beam_pipeline_args) not in DIRECT_RUNNERS | {None}:
+    options = _options(beam_pipeline_args)
+    if options is None or _runner_name(options) not in DIRECT_RUNNERS | {None}:
         return None
     from apache_beam.portability.api import beam_provision_api_pb2
     from apache_beam.runners.portability.fn_api_runner import fn_runner
     from apache_beam.runners.portability.portable_runner import JobServiceHandle
 
-    options = PipelineOptions(list(beam_pipeline_args))
     encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
     provision_info = fn_runner.ExtendedProvisionInfo(
         beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded)
