@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import pathlib
 
@@ -44,3 +45,27 @@ DATA_DIR = REPO_ROOT / 'tests' / 'data'
 @pytest.fixture(scope='session')
 def data_dir() -> pathlib.Path:
     return DATA_DIR
+
+
+# What a `make test` suite ran, for tools/suite_report.py: every test's outcome, written to
+# tests/.lanes/<suite>.outcomes.json when SME_SUITE names the suite (tools/timed sets it). The
+# report compares it with tests/suites.json, so a suite whose files stop being collected fails.
+_OUTCOMES: dict[str, str] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == 'call' or (report.when == 'setup' and not report.passed):
+        outcome = 'error' if report.when == 'setup' and report.failed else report.outcome
+        _OUTCOMES[report.nodeid] = outcome
+    elif report.when == 'teardown' and report.failed:
+        _OUTCOMES[report.nodeid] = 'error'
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    suite = os.environ.get('SME_SUITE')
+    if not suite or hasattr(session.config, 'workerinput'):
+        return
+    lanes = REPO_ROOT / 'tests' / '.lanes'
+    lanes.mkdir(parents=True, exist_ok=True)
+    record = {'markexpr': session.config.option.markexpr, 'outcomes': _OUTCOMES}
+    (lanes / f'{suite}.outcomes.json').write_text(json.dumps(record, indent=1, sort_keys=True))

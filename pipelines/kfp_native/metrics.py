@@ -5,7 +5,8 @@ The evaluator writes `metrics.json` and a `BLESSED` / `NOT_BLESSED` file; kfp's 
 translate, with the standard library only: kfp copies each function's source into the container
 and runs it there, so a function cannot use anything else from this module.
 
-They run in the sme image, which already has kfp 2.5 (so nothing is installed at run time).
+They run in the sme image, which already has kfp (2.16 in the latest lane's image, 2.5 in the
+legacy one), so nothing is installed at run time.
 The return annotation stays kfp's functional `NamedTuple('Outputs', [...])`: a class defined in
 this module would not exist in the container's copy of the function.
 """

@@ -7,14 +7,16 @@ writes), and the Estimator export through another from `saved_model_uri`.
     SME_IMAGE=REGION-docker.pkg.dev/PROJECT/REPO/sme:TAG \\
         python -m pipelines.kfp_native.pipeline --out pipeline.yaml
 
-The golden copy beside this module is compiled with the default image:
+Golden copies beside this module, one per kfp release line the project tests (kfp renders the same
+pipeline differently across releases), are compiled with the default image:
 
-    env -u SME_IMAGE python -m pipelines.kfp_native.pipeline --out pipelines/kfp_native/golden/pipeline.yaml
+    env -u SME_IMAGE python -m pipelines.kfp_native.pipeline --golden
 """
 
 import argparse
 import pathlib
 
+import kfp
 from kfp import compiler, dsl
 
 from pipelines.kfp_native import components
@@ -27,7 +29,18 @@ from pipelines.kfp_native.components import (
 from pipelines.kfp_native.metrics import log_confusion_matrix, log_evaluation_metrics
 
 PIPELINE_NAME = 'savedmodel-estimator'
-GOLDEN = pathlib.Path(__file__).resolve().parent / 'golden' / 'pipeline.yaml'
+GOLDEN_DIR = pathlib.Path(__file__).resolve().parent / 'golden'
+
+
+def golden_path(kfp_version: str = kfp.__version__) -> pathlib.Path:
+    """Where the golden copy for a kfp release line lives: `pipeline.kfp-<major>.<minor>.yaml`.
+
+    The same pipeline compiles to a different spec across kfp releases: kfp 2.10 stopped copying
+    Metrics and ClassificationMetrics outputs up to the pipeline's outputs
+    (kubeflow/pipelines#11362), which kfp 2.5 does. Tasks, commands and images are the same.
+    """
+    major, minor = kfp_version.split('.')[:2]
+    return GOLDEN_DIR / f'pipeline.kfp-{major}.{minor}.yaml'
 
 
 @dsl.pipeline(name=PIPELINE_NAME)
@@ -91,10 +104,10 @@ def savedmodel_estimator_pipeline(
 
 
 def compile(out: str | pathlib.Path) -> pathlib.Path:
-    """Compiles the pipeline to a kfp v2 PipelineSpec YAML at `out`; returns its path.
+    """Compiles the pipeline to a kfp v2 PipelineSpec at `out`; returns its path.
 
-    The containers' image is `components.SME_IMAGE` (from the SME_IMAGE environment variable when
-    the components were imported).
+    YAML, or JSON if `out` ends in `.json`. The containers' image is `components.SME_IMAGE` (from
+    the SME_IMAGE environment variable when the components were imported).
     """
     out = pathlib.Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -107,10 +120,19 @@ def main(argv: list[str] | None = None) -> None:
         prog='python -m pipelines.kfp_native.pipeline',
         description='Compile the native kfp pipeline. The image comes from SME_IMAGE.',
     )
-    parser.add_argument('--out', required=True, help='Where to write the pipeline YAML.')
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument('--out', help='Where to write the pipeline YAML (or JSON, by its suffix).')
+    where.add_argument(
+        '--golden',
+        action='store_true',
+        help=f'Write the golden copy for the installed kfp {kfp.__version__} (default image).',
+    )
     args = parser.parse_args(argv)
-    path = compile(args.out)
-    print(f'{path} (image: {components.SME_IMAGE})')
+    image, default = components.SME_IMAGE, components.DEFAULT_IMAGE
+    if args.golden and image != default:
+        parser.error(f'--golden uses the image {default!r}; unset SME_IMAGE (now {image!r}).')
+    path = compile(golden_path() if args.golden else args.out)
+    print(f'{path} (image: {components.SME_IMAGE}, kfp {kfp.__version__})')
 
 
 if __name__ == '__main__':

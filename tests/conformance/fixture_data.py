@@ -137,19 +137,23 @@ def hash_bucket(text: str, num_buckets: int) -> int:
 
 
 def write_conformance(suite: str, results: Mapping[str, Mapping[str, Any]]) -> pathlib.Path:
-    """Merges one run's per-case results into tests/.conformance/<suite>-tf<version>.json.
+    """Merges one run's per-case results into tests/.conformance/<suite>-<environment>.json.
 
-    One file per suite and TensorFlow version, so runs in the three environments sit side by
-    side; a partial run (`-k`) updates only the cases it ran. CONFORMANCE.md is made from these.
+    One file per suite and environment (the `make test` suite named by SME_SUITE: legacy,
+    latest, tf-latest, reference; else the TensorFlow version), so runs in every environment sit
+    side by side; a partial run (`-k`) updates only the cases it ran. `make test` clears the
+    folder first. CONFORMANCE.md is made from these.
 
     Returns:
         The path written.
     """
     CONFORMANCE_DIR.mkdir(parents=True, exist_ok=True)
-    path = CONFORMANCE_DIR / f'{suite}-tf{tf.__version__}.json'
+    environment = os.environ.get('SME_SUITE') or f'tf{tf.__version__}'
+    path = CONFORMANCE_DIR / f'{suite}-{environment}.json'
     record = json.loads(path.read_text()) if path.is_file() else {'results': {}}
     record.update(
         suite=suite,
+        environment=environment,
         tensorflow=tf.__version__,
         numpy=np.__version__,
         python=platform.python_version(),

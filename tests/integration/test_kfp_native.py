@@ -1,189 +1,77 @@
-"""The native kfp pipeline: the compiled spec against its golden copy, and every compiled
-component's command run here as kfp's launcher runs it in the container.
+"""The native kfp pipeline: its compiled spec against the golden copy of the installed kfp, and a
+run of it, each task's outputs checked.
 
-kfp 2.5's `kfp.local` cannot run these components: its SubprocessRunner refuses container
-components, DockerRunner needs a Docker engine (none here), and it takes no input artifacts at all
-(every component here has some). So `Launcher` does the launcher's part: it builds the
-ExecutorInput from the compiled component's interface, puts local directories where the launcher
-puts the artifacts' local paths (`/gcs/...` on a cluster), resolves the placeholders, and runs the
-command, with `.venv/bin/sme` for the image's `sme` and `.venv/bin/python` for its `python3`.
+Where kfp.local runs pipelines (kfp >= 2.7: the latest lane's kfp 2.16), kfp's own local runner
+runs the compiled pipeline end to end (`kfp_local_host`), with `SubprocessRunner` in this venv.
+Three things it still cannot do here, each lifted there and each with a canary below:
+
+- run a container component without a Docker engine: `SubprocessRunner` refuses them
+  (kfp/local/subprocess_task_handler.py, `validate_not_container_component`), and `DockerRunner`
+  needs an engine, which these machines lack. The four `sme` stages run on this host instead,
+  with this venv's `sme` in the image's place.
+- pass on a container component's output artifacts: it reads a task's outputs only from the
+  ExecutorOutput file the task writes (kfp/local/executor_output_utils.py,
+  `get_outputs_from_executor_output`), and `sme` writes none; kfp's launcher on a cluster takes
+  them from the ExecutorInput. Recorded here as the launcher records them.
+- evaluate a `dsl.If`: it `eval`s the compiled condition as Python
+  (kfp/local/orchestrator/enhanced_dag_orchestrator.py, `ConditionEvaluator`), which fails, and
+  skips the branch. Both conditions are taken out; the test checks the run satisfies them.
+
+Where it does not (the legacy lane's kfp 2.5 runs single lightweight Python components only, and
+none with an input artifact), `kfp_launcher.Launcher` runs each compiled task's command by hand
+as kfp's launcher would, in the order of the pipeline.
 """
 
-from __future__ import annotations
-
-import dataclasses
+# No `from __future__ import annotations`: kfp reads the annotations of the components defined in
+# the tests below at run time, and string annotations name nothing it can resolve.
 import json
 import os
 import pathlib
 import re
 import subprocess
 import sys
-from typing import Any
 
+import kfp
 import pytest
 import yaml
 from golden_artifacts import EXPORTS, make_examples
+from kfp_launcher import Launcher
+from kfp_local_host import RUNS_PIPELINES, on_this_host, run_compiled, run_component
+from kfp_local_host import without_conditions as conditionless
+from kfp_task_run import TaskRun
 
-from pipelines.kfp_native.pipeline import GOLDEN
+from pipelines.kfp_native import pipeline
+from pipelines.kfp_native.components import DEFAULT_IMAGE, SME_IMAGE
+from pipelines.kfp_native.metrics import log_confusion_matrix, log_evaluation_metrics
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-BIN = pathlib.Path(sys.executable).parent
 SEED = EXPORTS / 'dnn_classifier_seed'
 TRAIN_STEPS = 5
-_PLACEHOLDER = re.compile(
-    r"\{\{\$\.(inputs|outputs)\.(artifacts|parameters)\['([^']+)'\](\.path)?\}\}"
+PYTHON_COMPONENTS = {c.name: c for c in (log_evaluation_metrics, log_confusion_matrix)}
+# The pipeline's arguments in the end-to-end run (and `examples_uri`: examples made from SEED's).
+ARGUMENTS = {
+    'saved_model_uri': str(SEED / 'saved_model'),
+    'train_steps': TRAIN_STEPS,
+    'batch_size': 32,
+    'threshold': 'loss<=100',
+    'predict_split': 'eval',
+    'label_feature': 'label',
+    'classifier': True,
+}
+# The pipeline's two dsl.If, by task, and the value each requires to be true: the metrics task's
+# `blessed` output, the `classifier` argument.
+BRANCHES = {'condition-1': 'log-evaluation-metrics-blessed', 'condition-2': 'classifier'}
+local_pipelines = pytest.mark.skipif(
+    not RUNS_PIPELINES, reason=f'kfp {kfp.__version__}: kfp.local runs no pipelines (kfp >= 2.7)'
 )
 
 
-@dataclasses.dataclass
-class Launched:
-    """One executor run: its output artifacts' paths, what it told kfp, and what it printed."""
-
-    outputs: dict[str, str]
-    executor_output: dict
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def log(self) -> str:
-        return f'{self.stdout}\n{self.stderr}'
-
-    @property
-    def parameters(self) -> dict[str, Any]:
-        return self.executor_output.get('parameterValues', {})
-
-    def metadata(self, artifact: str) -> dict[str, Any]:
-        """The metadata kfp records for an output artifact (for Metrics: the logged values)."""
-        return self.executor_output['artifacts'][artifact]['artifacts'][0]['metadata']
-
-
-class Launcher:
-    """Runs one executor of a compiled pipeline on local directories, as kfp's launcher would."""
-
-    def __init__(self, spec: dict, root: pathlib.Path) -> None:
-        self.spec = spec
-        self.root = root
-        self._runs = 0
-
-    def run(self, task: str, inputs: dict[str, Any]) -> Launched:
-        """Runs the executor of task `task` (e.g. 'import-model') on `inputs` (paths, values)."""
-        component = self.spec['components'][f'comp-{task}']
-        executor = self.spec['deploymentSpec']['executors'][component['executorLabel']]
-        container = executor['container']
-        self._runs += 1
-        executor_input = self._executor_input(task, component, inputs)
-        command = []
-        for part in container['command'] + container.get('args', []):
-            command += self._resolve(part, executor_input)
-        if command[0] == 'sme':
-            command[0] = str(BIN / 'sme')
-        command = [part.replace('python3 -m', f'{BIN / "python"} -m') for part in command]
-        env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'}
-        done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=self.root)
-        output_file = pathlib.Path(executor_input['outputs']['outputFile'])
-        return Launched(
-            outputs={
-                name: spec['artifacts'][0]['uri']
-                for name, spec in executor_input['outputs']['artifacts'].items()
-            },
-            executor_output=json.loads(output_file.read_text()) if output_file.exists() else {},
-            returncode=done.returncode,
-            stdout=done.stdout,
-            stderr=done.stderr,
-        )
-
-    def run_ok(self, task: str, inputs: dict[str, Any]) -> Launched:
-        launched = self.run(task, inputs)
-        assert launched.returncode == 0, f'{task} failed:\n{launched.log}'
-        return launched
-
-    def _executor_input(self, task: str, component: dict, inputs: dict) -> dict:
-        task_root = self.root / f'{self._runs}-{task}'
-        definitions = component.get('inputDefinitions', {})
-        parameters, artifacts = {}, {}
-        for name, definition in definitions.get('parameters', {}).items():
-            if name in inputs or 'defaultValue' in definition:
-                value = inputs.get(name, definition.get('defaultValue'))
-                # Protobuf numbers are floats: the launcher gives integer parameters as integers.
-                integer = definition['parameterType'] == 'NUMBER_INTEGER'
-                parameters[name] = int(value) if integer else value
-            elif not definition.get('isOptional'):
-                raise TypeError(f'{task}() missing 1 required argument: {name!r}.')
-        for name, definition in definitions.get('artifacts', {}).items():
-            if name in inputs:
-                artifacts[name] = {'artifacts': [_artifact(name, definition, str(inputs[name]))]}
-            elif not definition.get('isOptional'):
-                raise TypeError(f'{task}() missing 1 required argument: {name!r}.')
-        outputs = component.get('outputDefinitions', {})
-        output_artifacts = {}
-        for name, definition in outputs.get('artifacts', {}).items():
-            # The launcher makes an output's parent directory; the component makes the output.
-            (task_root / name).parent.mkdir(parents=True, exist_ok=True)
-            output_artifacts[name] = {'artifacts': [_artifact(name, definition, task_root / name)]}
-        return {
-            'inputs': {'parameterValues': parameters, 'artifacts': artifacts},
-            'outputs': {
-                'artifacts': output_artifacts,
-                'parameters': {
-                    name: {'outputFile': str(task_root / 'parameters' / name)}
-                    for name in outputs.get('parameters', {})
-                },
-                'outputFile': str(task_root / 'executor_output.json'),
-            },
-        }
-
-    def _resolve(self, part: Any, executor_input: dict) -> list[str]:
-        """One command element: a placeholder string, or kfp's IfPresent / Concat structure."""
-        if isinstance(part, str) and part.startswith(('{"IfPresent"', '{"Concat"')):
-            part = json.loads(part)
-        if isinstance(part, dict) and 'IfPresent' in part:
-            condition = part['IfPresent']
-            inputs = executor_input['inputs']
-            present = condition['InputName'] in {**inputs['parameterValues'], **inputs['artifacts']}
-            branch = condition.get('Then' if present else 'Else', [])
-            branch = branch if isinstance(branch, list) else [branch]
-            return [text for item in branch for text in self._resolve(item, executor_input)]
-        if isinstance(part, dict) and 'Concat' in part:
-            return [
-                ''.join(t for item in part['Concat'] for t in self._resolve(item, executor_input))
-            ]
-        return [
-            _PLACEHOLDER.sub(
-                lambda m: _value(m, executor_input),
-                part.replace('{{$}}', json.dumps(executor_input)),
-            )
-        ]
-
-
-def _artifact(name: str, definition: dict, uri: Any) -> dict:
-    return {'name': name, 'type': definition['artifactType'], 'uri': str(uri), 'metadata': {}}
-
-
-def _value(match: re.Match, executor_input: dict) -> str:
-    side, kind, name, _ = match.groups()
-    if kind == 'artifacts':
-        # A local URI is its own path (on a cluster: gs://b/x -> /gcs/b/x).
-        return executor_input[side]['artifacts'][name]['artifacts'][0]['uri']
-    value = executor_input['inputs']['parameterValues'][name]
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def _properties(stdout: str) -> dict:
-    """The JSON `sme` prints after its progress lines (TensorFlow may log after it)."""
-    match = re.search(r'^\{$', stdout, re.MULTILINE)
-    assert match, f'No JSON in the output:\n{stdout}'
-    return json.JSONDecoder().raw_decode(stdout, match.start())[0]
-
-
 def _normalized(text: str) -> str:
-    return re.sub(r'^sdkVersion: .*$', 'sdkVersion: kfp-X', text, flags=re.MULTILINE)
+    return re.sub(r'^sdkVersion: kfp-.*$', 'sdkVersion: kfp-X', text, flags=re.MULTILINE)
 
 
-@pytest.fixture(scope='module')
-def compiled(tmp_path_factory) -> pathlib.Path:
-    """The pipeline compiled by its regeneration entry point, with the default image."""
-    out = tmp_path_factory.mktemp('compiled') / 'pipeline.yaml'
+def _compile(out: pathlib.Path) -> pathlib.Path:
+    """The pipeline compiled by its command line, with the default image."""
     env = {k: v for k, v in os.environ.items() if k != 'SME_IMAGE'}
     command = [sys.executable, '-m', 'pipelines.kfp_native.pipeline', '--out', str(out)]
     subprocess.run(command, cwd=REPO, env=env, check=True, capture_output=True)
@@ -191,41 +79,52 @@ def compiled(tmp_path_factory) -> pathlib.Path:
 
 
 @pytest.fixture(scope='module')
-def launcher(compiled, tmp_path_factory) -> Launcher:
-    return Launcher(yaml.safe_load(compiled.read_text()), tmp_path_factory.mktemp('pipeline_root'))
+def compiled(tmp_path_factory) -> pathlib.Path:
+    return _compile(tmp_path_factory.mktemp('compiled') / 'pipeline.yaml')
+
+
+def _regeneration_command() -> str:
+    python = pathlib.Path(os.path.relpath(sys.executable, REPO))  # e.g. .venv-latest/bin/python
+    lane = re.fullmatch(r'\.venv-(legacy|latest)', python.parts[0])
+    on_lane = f'tools/lane {lane.group(1)} ' if lane else ''
+    return f'env -u SME_IMAGE {on_lane}{python} -m pipelines.kfp_native.pipeline --golden'
 
 
 def test_compiled_pipeline_matches_the_golden_copy(compiled):
-    assert _normalized(compiled.read_text()) == _normalized(GOLDEN.read_text()), (
-        'The compiled pipeline changed: review the difference, then regenerate the golden copy '
-        'with `env -u SME_IMAGE .venv/bin/python -m pipelines.kfp_native.pipeline '
-        '--out pipelines/kfp_native/golden/pipeline.yaml`.'
+    golden = pipeline.golden_path()
+    others = sorted(p.name for p in golden.parent.glob('pipeline.kfp-*.yaml'))
+    missing = f'No golden copy for kfp {kfp.__version__} ({golden.name}; found: {others}).'
+    changed = f'The pipeline kfp {kfp.__version__} compiles differs from {golden.name}.'
+    what_next = f'Review the difference, then write it with `{_regeneration_command()}`.'
+    assert golden.is_file(), f'{missing} {what_next}'
+    assert _normalized(compiled.read_text()) == _normalized(golden.read_text()), (
+        f'{changed} {what_next}'
     )
 
 
-def test_compiled_pipeline_is_a_pipeline_spec_over_the_sme_stages(compiled):
+@pytest.mark.parametrize('suffix', ['.yaml', '.json'])
+def test_compiled_pipeline_is_a_pipeline_spec_over_the_sme_stages(compiled, tmp_path, suffix):
     from google.protobuf import json_format
     from kfp.pipeline_spec import pipeline_spec_pb2
 
-    spec = json_format.ParseDict(
-        yaml.safe_load(compiled.read_text()), pipeline_spec_pb2.PipelineSpec()
-    )
+    path = compiled if suffix == '.yaml' else _compile(tmp_path / f'pipeline{suffix}')
+    spec = json_format.ParseDict(yaml.safe_load(path.read_text()), pipeline_spec_pb2.PipelineSpec())
     containers = [
         executor['container']
         for executor in spec.deployment_spec['executors'].values()
         if 'container' in executor
     ]
-    assert {c['image'] for c in containers} == {'savedmodel-estimator:0.1.0'}
+    assert {c['image'] for c in containers} == {DEFAULT_IMAGE}
     stages = {tuple(c['command'])[:2] for c in containers if c['command'][0] == 'sme'}
     assert stages == {('sme', s) for s in ('import', 'train', 'evaluate', 'predict')}
 
 
-def test_kfp_local_in_kfp_2_5_takes_no_input_artifacts(tmp_path):
-    """Every component here has input artifacts, hence `Launcher`. When this fails (a later kfp),
-    run the Python components through kfp.local instead."""
-    from kfp import dsl, local
+# Canaries: what kfp.local cannot do, each of which the runs below work around.
 
-    from pipelines.kfp_native.metrics import log_evaluation_metrics
+
+def test_kfp_local_runs_no_component_with_an_input_artifact_on_its_own(tmp_path):
+    """Hence one-task pipelines with importers (kfp >= 2.7), or `Launcher` (kfp 2.5)."""
+    from kfp import dsl, local
 
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path))
     try:
@@ -237,11 +136,84 @@ def test_kfp_local_in_kfp_2_5_takes_no_input_artifacts(tmp_path):
         local.config.LocalExecutionConfig.instance = None
 
 
+def _directory_makers():
+    """Two container components: one makes a directory artifact, one lists it."""
+    from kfp import dsl
+
+    @dsl.container_component
+    def make_directory(out: dsl.Output[dsl.Artifact]):
+        return dsl.ContainerSpec(image=SME_IMAGE, command=['mkdir', '-p', out.path])
+
+    @dsl.container_component
+    def list_directory(directory: dsl.Input[dsl.Artifact]):
+        return dsl.ContainerSpec(image=SME_IMAGE, command=['ls', directory.path])
+
+    return make_directory, list_directory
+
+
+@local_pipelines
+def test_kfp_local_refuses_container_components_without_docker(tmp_path):
+    """When this fails, SubprocessRunner runs container components: drop `run_containers`."""
+    make_directory, _ = _directory_makers()
+    refused = 'only supports running Lightweight Python Components'
+    with pytest.raises(RuntimeError, match=refused), on_this_host(tmp_path, run_containers=False):
+        make_directory()
+
+
+@local_pipelines
+def test_kfp_local_passes_on_no_output_artifact_of_a_container_component(tmp_path):
+    """When this fails, kfp.local records outputs as the launcher does: drop `record_outputs`."""
+    from kfp import dsl
+
+    make_directory, list_directory = _directory_makers()
+
+    @dsl.pipeline(name='make-then-list')
+    def make_then_list():
+        list_directory(directory=make_directory().output)
+
+    missing = "Tried to get output 'out' from task 'make-directory'"
+    with pytest.raises(ValueError, match=missing), on_this_host(tmp_path, record_outputs=False):
+        make_then_list()
+    with on_this_host(tmp_path) as run:
+        make_then_list()
+    assert run.tasks['list-directory'].returncode == 0, run.log
+
+
+@local_pipelines
+def test_kfp_local_skips_a_dsl_if_branch_whose_condition_holds(tmp_path):
+    """When this fails, kfp.local evaluates dsl.If: run the pipeline with its conditions."""
+    from kfp import dsl
+
+    @dsl.component(base_image=SME_IMAGE, install_kfp_package=False)
+    def echo(text: str) -> str:
+        return text
+
+    @dsl.pipeline(name='branch')
+    def branch(answer: str):
+        with dsl.If(answer == 'yes', name='yes'):
+            echo(text=answer)
+
+    with on_this_host(tmp_path) as run:
+        branch(answer='yes')
+    assert "Pipeline 'branch' finished with status SUCCESS" in run.log
+    assert 'echo' not in run.tasks
+
+
 # The Python components on hand-made artifacts in the stages' layouts: quick, and the paths the
 # golden data does not take.
 
 
-def test_log_evaluation_metrics_when_not_blessed(launcher, tmp_path):
+@pytest.fixture
+def run_task(compiled, tmp_path_factory):
+    """Runs one task's component on `inputs` (artifacts as `pathlib.Path`s): with kfp.local in a
+    one-task pipeline where kfp.local runs pipelines, else with `Launcher`."""
+    root = tmp_path_factory.mktemp('pipeline_root')
+    if RUNS_PIPELINES:
+        return lambda task, inputs: run_component(PYTHON_COMPONENTS[task], inputs, root)
+    return Launcher(yaml.safe_load(compiled.read_text()), root).run
+
+
+def test_log_evaluation_metrics_when_not_blessed(run_task, tmp_path):
     evaluation, blessing = tmp_path / 'evaluation', tmp_path / 'blessing'
     evaluation.mkdir()
     blessing.mkdir()
@@ -249,19 +221,19 @@ def test_log_evaluation_metrics_when_not_blessed(launcher, tmp_path):
     (evaluation / 'metrics.json').write_text(json.dumps(report))
     (blessing / 'NOT_BLESSED').touch()
 
-    run = launcher.run('log-evaluation-metrics', {'evaluation': evaluation, 'blessing': blessing})
+    run = run_task('log-evaluation-metrics', {'evaluation': evaluation, 'blessing': blessing})
     assert run.returncode == 0, run.log
     assert run.parameters == {'blessed': False, 'reason': 'NOT_BLESSED: loss > 1'}
-    assert run.metadata('metrics') == {'loss': 2.5, 'global_step': 7}
+    assert run.metadata['metrics'] == {'loss': 2.5, 'global_step': 7}
 
 
-def test_log_evaluation_metrics_names_what_is_missing(launcher, tmp_path):
-    run = launcher.run('log-evaluation-metrics', {'evaluation': tmp_path, 'blessing': tmp_path})
+def test_log_evaluation_metrics_names_what_is_missing(run_task, tmp_path):
+    run = run_task('log-evaluation-metrics', {'evaluation': tmp_path, 'blessing': tmp_path})
     assert run.returncode != 0
     assert f"Evaluation '{tmp_path}' has no metrics.json (found: [])" in run.log
 
 
-def test_log_confusion_matrix_counts_labels_against_the_top_class(launcher, tmp_path):
+def test_log_confusion_matrix_counts_labels_against_the_top_class(run_task, tmp_path):
     rows = [(1.0, [0.2, 0.8]), (0.0, [0.9, 0.1]), (0.0, [0.3, 0.7]), (1.0, [0.4, 0.6])]
     split = tmp_path / 'rows' / 'Split-eval'
     split.mkdir(parents=True)
@@ -271,88 +243,103 @@ def test_log_confusion_matrix_counts_labels_against_the_top_class(launcher, tmp_
             for i, (y, s) in enumerate(rows)
         )
     )
-    run = launcher.run('log-confusion-matrix', {'predictions': tmp_path, 'label_feature': 'label'})
+    run = run_task('log-confusion-matrix', {'predictions': tmp_path, 'label_feature': 'label'})
     assert run.returncode == 0, run.log
-    matrix = run.metadata('metrics')['confusionMatrix']
+    matrix = run.metadata['metrics']['confusionMatrix']
     assert [a['displayName'] for a in matrix['annotationSpecs']] == ['0', '1']
     assert [r['row'] for r in matrix['rows']] == [[1, 1], [0, 2]]
 
 
-def test_log_confusion_matrix_without_the_label_says_to_pass_it_through(launcher, tmp_path):
+def test_log_confusion_matrix_without_the_label_says_to_pass_it_through(run_task, tmp_path):
     split = tmp_path / 'rows' / 'Split-eval'
     split.mkdir(parents=True)
     (split / 'rows.jsonl').write_text('{"classes": ["0", "1"], "scores": [0.5, 0.5]}\n')
-    run = launcher.run('log-confusion-matrix', {'predictions': tmp_path, 'label_feature': 'y'})
+    run = run_task('log-confusion-matrix', {'predictions': tmp_path, 'label_feature': 'y'})
     assert run.returncode != 0
     assert "has no ['y']" in run.log
     assert "run batch_predict with passthrough='y'" in run.log
 
 
-# import -> train -> evaluate -> metrics -> predict -> confusion matrix on the golden seed export,
-# each step the compiled command of its component.
+# The whole pipeline on the golden seed export: saved-model and examples importers -> import ->
+# train -> evaluate -> metrics -> (blessed) predict -> (classifier) confusion matrix.
+
+
+def _launch_by_hand(launcher: Launcher, examples: pathlib.Path) -> dict[str, TaskRun]:
+    """Each task's compiled command, wired as the pipeline wires them, both branches taken."""
+    args, runs = ARGUMENTS, {}
+    runs['import-model'] = launcher.run_ok('import-model', {'saved_model': args['saved_model_uri']})
+    model = runs['import-model'].outputs['model']
+    inputs = {'base_model': model, 'examples': examples, 'train_steps': args['train_steps']}
+    inputs['batch_size'] = args['batch_size']
+    runs['continue-training'] = launcher.run_ok('continue-training', inputs)
+    trained = runs['continue-training'].outputs['model']
+    inputs = {'model': trained, 'baseline_model': model, 'examples': examples}
+    inputs['threshold'] = args['threshold']
+    runs['evaluate-model'] = evaluated = launcher.run_ok('evaluate-model', inputs)
+    inputs = {name: evaluated.outputs[name] for name in ('evaluation', 'blessing')}
+    runs['log-evaluation-metrics'] = launcher.run_ok('log-evaluation-metrics', inputs)
+    inputs = {'model': trained, 'examples': examples, 'blessing': evaluated.outputs['blessing']}
+    inputs |= {'split': args['predict_split'], 'passthrough': args['label_feature']}
+    runs['batch-predict'] = launcher.run_ok('batch-predict', inputs)
+    inputs = {'predictions': runs['batch-predict'].outputs['predictions']}
+    inputs['label_feature'] = args['label_feature']
+    runs['log-confusion-matrix'] = launcher.run_ok('log-confusion-matrix', inputs)
+    return runs
 
 
 @pytest.fixture(scope='module')
-def examples(tmp_path_factory) -> pathlib.Path:
-    root = tmp_path_factory.mktemp('examples')
-    make_examples(root, 'dnn_classifier_seed')
-    return root
-
-
-@pytest.fixture(scope='module')
-def imported(launcher) -> Launched:
-    return launcher.run_ok('import-model', {'saved_model': SEED / 'saved_model'})
-
-
-@pytest.fixture(scope='module')
-def trained(launcher, imported, examples) -> Launched:
-    inputs = {
-        'base_model': imported.outputs['model'],
-        'examples': examples,
-        'train_steps': TRAIN_STEPS,
-        'batch_size': 32,
-    }
-    return launcher.run_ok('continue-training', inputs)
-
-
-@pytest.fixture(scope='module')
-def evaluated(launcher, imported, trained, examples) -> Launched:
-    inputs = {
-        'model': trained.outputs['model'],
-        'baseline_model': imported.outputs['model'],
-        'examples': examples,
-        'threshold': 'loss<=100',
-    }
-    return launcher.run_ok('evaluate-model', inputs)
-
-
-@pytest.fixture(scope='module')
-def predicted(launcher, trained, evaluated, examples) -> Launched:
-    inputs = {
-        'model': trained.outputs['model'],
-        'examples': examples,
-        'blessing': evaluated.outputs['blessing'],
-        'split': 'eval',
-        'passthrough': 'label',
-    }
-    return launcher.run_ok('batch-predict', inputs)
+def pipeline_run(compiled, tmp_path_factory) -> dict[str, TaskRun]:
+    """Every task's run: by kfp.local where it runs pipelines, else by `Launcher`."""
+    examples = tmp_path_factory.mktemp('examples')
+    make_examples(examples, 'dnn_classifier_seed')
+    root = tmp_path_factory.mktemp('pipeline_root')
+    spec = yaml.safe_load(compiled.read_text())
+    if not RUNS_PIPELINES:
+        return _launch_by_hand(Launcher(spec, root), examples)
+    run = run_compiled(conditionless(spec)[0], ARGUMENTS | {'examples_uri': str(examples)}, root)
+    assert "Pipeline 'savedmodel-estimator' finished with status SUCCESS" in run.log, run.log
+    return run.tasks
 
 
 @pytest.mark.slow
-def test_import_model(imported):
+@local_pipelines
+def test_kfp_local_ran_the_branches_a_cluster_would(compiled, pipeline_run):
+    """The run went without the pipeline's dsl.If conditions (kfp.local skips their branches): the
+    conditions taken out are the two expected, and the run's own values satisfy both."""
+    removed = conditionless(yaml.safe_load(compiled.read_text()))[1]
+    assert removed == {
+        task: f"inputs.parameter_values['pipelinechannel--{value}'] == true"
+        for task, value in BRANCHES.items()
+    }
+    values = {
+        'log-evaluation-metrics-blessed': pipeline_run['log-evaluation-metrics'].parameters[
+            'blessed'
+        ],
+        'classifier': ARGUMENTS['classifier'],
+    }
+    assert [values[value] for value in BRANCHES.values()] == [True, True]
+    ran = {task for task, run in pipeline_run.items() if run.returncode == 0}
+    assert {'batch-predict', 'log-confusion-matrix'} <= ran
+
+
+@pytest.mark.slow
+def test_import_model(pipeline_run):
+    imported = pipeline_run['import-model']
     assert (pathlib.Path(imported.outputs['model']) / 'Format-Serving' / 'saved_model.pb').is_file()
-    assert _properties(imported.stdout)['model']['global_step'] == 10
+    assert imported.properties()['model']['global_step'] == 10
 
 
 @pytest.mark.slow
-def test_continue_training_advances_the_global_step(trained):
-    assert _properties(trained.stdout)['model']['global_step'] == 10 + TRAIN_STEPS
+def test_continue_training_advances_the_global_step(pipeline_run):
+    trained = pipeline_run['continue-training']
+    assert trained.properties()['model']['global_step'] == 10 + TRAIN_STEPS
     assert (pathlib.Path(trained.outputs['model']) / 'Format-Serving' / 'saved_model.pb').is_file()
     assert (pathlib.Path(trained.outputs['model_run']) / 'checkpoint').is_file()
 
 
 @pytest.mark.slow
-def test_evaluate_model_blesses_against_the_baseline(evaluated):
+def test_evaluate_model_blesses_against_the_baseline(pipeline_run):
+    evaluated = pipeline_run['evaluate-model']
     assert (pathlib.Path(evaluated.outputs['blessing']) / 'BLESSED').is_file()
     report = json.loads(
         (pathlib.Path(evaluated.outputs['evaluation']) / 'metrics.json').read_text()
@@ -362,12 +349,12 @@ def test_evaluate_model_blesses_against_the_baseline(evaluated):
 
 
 @pytest.mark.slow
-def test_log_evaluation_metrics_on_the_evaluators_output(launcher, evaluated):
-    inputs = {k: evaluated.outputs[k] for k in ('evaluation', 'blessing')}
-    run = launcher.run_ok('log-evaluation-metrics', inputs)
-    report = json.loads((pathlib.Path(inputs['evaluation']) / 'metrics.json').read_text())
+def test_log_evaluation_metrics_on_the_evaluators_output(pipeline_run):
+    run = pipeline_run['log-evaluation-metrics']
+    evaluation = pipeline_run['evaluate-model'].outputs['evaluation']
+    report = json.loads((pathlib.Path(evaluation) / 'metrics.json').read_text())
     # What kfp records for the Metrics artifact (and shows in its UI).
-    logged = run.metadata('metrics')
+    logged = run.metadata['metrics']
     assert logged['loss'] == pytest.approx(report['metrics']['loss'])
     assert logged['global_step'] == 10 + TRAIN_STEPS
     assert logged['baseline/global_step'] == 10
@@ -376,20 +363,18 @@ def test_log_evaluation_metrics_on_the_evaluators_output(launcher, evaluated):
 
 
 @pytest.mark.slow
-def test_batch_predict_writes_a_row_per_eval_example(predicted):
+def test_batch_predict_writes_a_row_per_eval_example(pipeline_run):
+    predicted = pipeline_run['batch-predict']
     paths = sorted((pathlib.Path(predicted.outputs['predictions']) / 'rows').rglob('*.jsonl'))
     rows = [json.loads(line) for path in paths for line in path.read_text().splitlines()]
-    assert len(rows) == _properties(predicted.stdout)['inference_result']['num_examples'] == 300
+    assert len(rows) == predicted.properties()['inference_result']['num_examples'] == 300
     assert {'label', 'classes', 'scores'} <= set(rows[0])
 
 
 @pytest.mark.slow
-def test_log_confusion_matrix_on_the_predictions(launcher, predicted):
-    run = launcher.run_ok(
-        'log-confusion-matrix',
-        {'predictions': predicted.outputs['predictions'], 'label_feature': 'label'},
-    )
-    matrix = run.metadata('metrics')['confusionMatrix']
-    paths = (pathlib.Path(predicted.outputs['predictions']) / 'rows').rglob('*.jsonl')
+def test_log_confusion_matrix_on_the_predictions(pipeline_run):
+    matrix = pipeline_run['log-confusion-matrix'].metadata['metrics']['confusionMatrix']
+    predictions = pipeline_run['batch-predict'].outputs['predictions']
+    paths = (pathlib.Path(predictions) / 'rows').rglob('*.jsonl')
     labels = [json.loads(line)['label'] for path in paths for line in path.read_text().splitlines()]
     assert [sum(r['row']) for r in matrix['rows']] == [labels.count(0.0), labels.count(1.0)]
