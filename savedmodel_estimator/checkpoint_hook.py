@@ -32,27 +32,26 @@ class BackgroundGraphCheckpointSaverHook(tf.compat.v1.train.CheckpointSaverHook)
 
     def after_create_session(self, session: Any, coord: Any) -> None:
         self.join()  # A recreated session (after an abort) writes the graph again, as stock does.
-        global_step = session.run(self._global_step_tensor)
+        global_step = session.run(internal.saver_hook_global_step_tensor(self))
         graph = tf.compat.v1.get_default_graph()
         graph_def = graph.as_graph_def(add_shapes=True)
-        saver = self._get_saver()
-        meta_graph_def = internal.meta_graph.create_meta_graph_def(
+        saver = internal.saver_hook_saver(self)
+        meta_graph_def = internal.create_meta_graph_def(
             graph_def=graph_def, saver_def=saver.saver_def if saver else None, graph=graph
         )
-        # FileWriter.add_graph(graph) but for its own as_graph_def (the same in TF 2.15 to 2.21).
-        self._summary_writer._write_plugin_assets(graph)
-        self._summary_writer._add_graph_def(graph_def)
-        self._summary_writer.add_meta_graph(meta_graph_def)
-        if self._save_graph_def:
+        writer = internal.saver_hook_summary_writer(self)
+        internal.write_graph_event(writer, graph, graph_def)
+        writer.add_meta_graph(meta_graph_def)
+        checkpoint_dir = internal.saver_hook_checkpoint_dir(self)
+        if internal.saver_hook_saves_graph_def(self):
             # Started only now: big-endian hosts byte-swap graph_def in place while writing it.
             executor = ThreadPoolExecutor(1, thread_name_prefix='write_graph_pbtxt')
             self._graph_write = executor.submit(
-                tf.io.write_graph, graph_def, self._checkpoint_dir, GRAPH_FILENAME
+                tf.io.write_graph, graph_def, checkpoint_dir, GRAPH_FILENAME
             )
             executor.shutdown(wait=False)  # Its thread ends after the write; nothing waits here.
         # The checkpoint saved here is the state at step `global_step`.
-        self._save(session, global_step)
-        self._timer.update_last_triggered_step(global_step)
+        internal.saver_hook_save(self, session, global_step)
 
     def after_run(self, run_context: Any, run_values: Any) -> None:
         if self._graph_write is not None and self._graph_write.done():
@@ -77,8 +76,9 @@ class BackgroundGraphCheckpointSaverHook(tf.compat.v1.train.CheckpointSaverHook)
             return
         if raise_error:
             raise error
+        checkpoint_dir = internal.saver_hook_checkpoint_dir(self)
         tf.compat.v1.logging.error(
-            f'Writing {GRAPH_FILENAME} into {self._checkpoint_dir!r} failed too, after training '
-            f'had failed (raised instead): {error}',
+            f'Writing {GRAPH_FILENAME} into {checkpoint_dir!r} failed too, after training had '
+            f'failed (raised instead): {error}',
             exc_info=error,
         )

@@ -23,7 +23,7 @@ def steps_to_hooks(steps: int | None) -> list[tf.compat.v1.train.SessionRunHook]
         return []
     if steps <= 0:
         raise ValueError(f'Must specify steps > 0, given: {steps}')
-    return [internal.evaluation._StopAfterNEvalsHook(num_evals=steps)]
+    return [internal.stop_after_n_evals_hook(steps)]
 
 
 def build_eval_ops(spec: ModeGraph) -> tuple[Any, dict[str, Any], tf.compat.v1.train.Scaffold]:
@@ -48,7 +48,7 @@ def build_eval_ops(spec: ModeGraph) -> tuple[Any, dict[str, Any], tf.compat.v1.t
     scaffold = spec.scaffold
     if scaffold.local_init_op is not None:
         # Metrics added local variables: initialize them along with the export's own init op.
-        internal.evaluation._get_or_create_eval_step()
+        internal.get_or_create_eval_step()
         scaffold = tf.compat.v1.train.Scaffold(
             local_init_op=tf.group(
                 scaffold.local_init_op, tf.compat.v1.train.Scaffold.default_local_init_op()
@@ -67,7 +67,7 @@ def evaluate_once(
     config: RunConfig,
 ) -> dict[str, Any]:
     """Runs `update_op` until the hooks stop or the input ends; returns the metric values."""
-    return internal.evaluation._evaluate_once(
+    return internal.evaluate_once(
         checkpoint_path=checkpoint_path,
         scaffold=scaffold,
         eval_ops=update_op,

@@ -16,13 +16,10 @@ ImportFn = Callable[[str, Any, Any], Any]
 
 
 def _export_outputs(mode: str, spec: Any) -> dict[str, Any]:
-    utils = internal.export_utils
     if mode == ModeKeys.PREDICT:
-        serving = {
-            utils.SIGNATURE_KEY_MAP[mode]: internal.export_output.PredictOutput(spec.predictions)
-        }
-        return utils.get_export_outputs(serving, spec.predictions)
-    return utils.export_outputs_for_mode(
+        serving = {internal.SIGNATURE_KEY_MAP[mode]: internal.predict_output(spec.predictions)}
+        return internal.get_export_outputs(serving, spec.predictions)
+    return internal.export_outputs_for_mode(
         mode=mode,
         predictions=spec.predictions or None,
         loss=spec.loss,
@@ -42,7 +39,7 @@ def _add_meta_graph(
     with tf.Graph().as_default():
         receiver = receiver_fn()
         spec = import_graph(mode, receiver.features, getattr(receiver, 'labels', None))
-        signature_defs = internal.export_utils.build_all_signature_defs(
+        signature_defs = internal.build_all_signature_defs(
             receiver.receiver_tensors,
             _export_outputs(mode, spec),
             getattr(receiver, 'receiver_tensors_alternatives', None),
@@ -62,7 +59,7 @@ def _add_meta_graph(
                     f'checkpoint.\n\nEncountered error with mode `{mode}` while restoring '
                     f'checkpoint from: `{checkpoint_path}`. Full Traceback:\n\n{err}'
                 ) from err
-            builder._add_train_op(spec.train_op)
+            internal.add_train_op(builder, spec.train_op)
             kwargs = dict(
                 tags=list(EXPORT_TAGS[mode]),
                 signature_def_map=signature_defs,
@@ -101,9 +98,8 @@ def export_all(
             f'Unknown modes {unknown} in input_receiver_fn_map; expected keys '
             f'among {list(ALL_MODES)}.'
         )
-    utils = internal.export_utils
-    export_dir = utils.get_timestamped_export_dir(export_dir_base)
-    temp_dir = utils.get_temp_export_dir(export_dir)
+    export_dir = internal.get_timestamped_export_dir(export_dir_base)
+    temp_dir = internal.get_temp_export_dir(export_dir)
     try:
         builder = tf.compat.v1.saved_model.Builder(temp_dir)
         save_variables = True
@@ -180,9 +176,8 @@ def export_with_checkpoint(
         The export directory, as bytes.
     """
     _check_variables_cover(saved_model_variables, checkpoint_path)
-    utils = internal.export_utils
-    export_dir = utils.get_timestamped_export_dir(export_dir_base)
-    temp_dir = os.fsdecode(utils.get_temp_export_dir(export_dir))
+    export_dir = internal.get_timestamped_export_dir(export_dir_base)
+    temp_dir = os.fsdecode(internal.get_temp_export_dir(export_dir))
     try:
         for directory, _, names in tf.io.gfile.walk(source_dir):
             relative = os.path.relpath(directory, source_dir)

@@ -168,10 +168,9 @@ def _split_outputs(
 
 
 def _train_op(meta_graph: meta_graph_pb2.MetaGraphDef) -> Any:
-    key = internal.saved_model_constants.TRAIN_OP_SIGNATURE_KEY
-    if key in meta_graph.signature_def:
-        return internal.loader_impl.get_train_op(meta_graph)
-    ops = tf.compat.v1.get_collection(internal.saved_model_constants.TRAIN_OP_KEY)
+    if internal.TRAIN_OP_SIGNATURE_KEY in meta_graph.signature_def:
+        return internal.get_train_op(meta_graph)
+    ops = tf.compat.v1.get_collection(internal.TRAIN_OP_KEY)
     if len(ops) > 1:
         raise RuntimeError('Multiple ops found in the train_op collection.')
     return ops[0] if ops else None
@@ -179,12 +178,11 @@ def _train_op(meta_graph: meta_graph_pb2.MetaGraphDef) -> Any:
 
 def _clear_saved_model_collections() -> None:
     """Empty the collections a SavedModel builder expects empty, so re-export works."""
-    constants = internal.saved_model_constants
     for key in (
-        constants.ASSETS_KEY,
-        constants.LEGACY_INIT_OP_KEY,
-        constants.MAIN_OP_KEY,
-        constants.TRAIN_OP_KEY,
+        tf.compat.v1.saved_model.ASSETS_KEY,
+        tf.compat.v1.saved_model.LEGACY_INIT_OP_KEY,
+        tf.compat.v1.saved_model.MAIN_OP_KEY,
+        internal.TRAIN_OP_KEY,
     ):
         del tf.compat.v1.get_collection_ref(key)[:]
 
@@ -201,7 +199,7 @@ def _point_assets_at(graph: tf.Graph, asset_paths: Mapping[str, str]) -> list[tf
         tensor = graph.get_tensor_by_name(name)
         if tensor.op.type == 'Const':
             value = attr_value_pb2.AttrValue(tensor=tf.make_tensor_proto(path))
-            tensor.op._set_attr('value', value)  # no public setter exists
+            internal.set_op_attr(tensor.op, 'value', value)
         tensors.append(tensor)
     return tensors
 
@@ -245,7 +243,7 @@ def import_mode_graph(
     output_names = [_tensor_names(signature_def.outputs[k]) for k in output_keys]
     flat_names = [name for names in output_names for name in names]
 
-    _, flat_tensors = internal.tf_saver._import_meta_graph_with_return_elements(
+    _, flat_tensors = internal.import_meta_graph_with_return_elements(
         meta_graph, input_map=input_map, return_elements=flat_names
     )
 
@@ -272,7 +270,7 @@ def import_mode_graph(
             scaffold.saver.restore(session, restore_from)
 
     scaffold = tf.compat.v1.train.Scaffold(
-        local_init_op=internal.loader_impl.get_init_op(meta_graph),
+        local_init_op=internal.get_init_op(meta_graph),
         local_init_feed_dict=dict(zip(asset_tensors, asset_paths.values(), strict=True)),
         saver=saver,
         init_fn=init_fn,

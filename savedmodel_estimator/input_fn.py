@@ -31,7 +31,7 @@ def call_input_fn(
     """Calls `input_fn` with whichever of `mode`, `params` and `config` it accepts, on the CPU."""
     if not callable(input_fn):
         raise TypeError(f'input_fn must be callable, given: {input_fn!r}')
-    accepted = internal.function_utils.fn_args(input_fn)
+    accepted = internal.fn_args(input_fn)
     kwargs: dict[str, Any] = {}
     if 'mode' in accepted:
         kwargs['mode'] = mode

@@ -19,7 +19,6 @@ import tensorflow as tf
 from tensorflow.core.framework import graph_pb2
 from tensorflow.core.protobuf import meta_graph_pb2
 
-from savedmodel_estimator import _tf_internal as internal
 from savedmodel_estimator.errors import SavedModelFormatError
 from savedmodel_estimator.mode_keys import ALL_MODES, EXPORT_TAGS, SIGNATURE_KEYS
 from savedmodel_estimator.saved_model_reader import SavedModelReader
@@ -305,7 +304,7 @@ def inspect_saved_model(source: PathLike | SavedModelReader) -> SavedModelSummar
 def _asset_ops(meta_graph: meta_graph_pb2.MetaGraphDef) -> set[str]:
     """The names of the ops whose outputs the loader replaces with asset paths."""
     protos: Iterable[meta_graph_pb2.AssetFileDef] = meta_graph.asset_file_def
-    legacy = meta_graph.collection_def.get(internal.saved_model_constants.ASSETS_KEY)
+    legacy = meta_graph.collection_def.get(tf.compat.v1.saved_model.ASSETS_KEY)
     if not meta_graph.asset_file_def and legacy is not None:
         unpacked = []
         for value in legacy.any_list.value:

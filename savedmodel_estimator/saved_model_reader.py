@@ -113,9 +113,7 @@ class SavedModelReader:
         Raises:
             SavedModelFormatError (a ValueError, as in the original): there is no variables index.
         """
-        index = os.path.join(
-            internal.path_helpers.get_variables_dir(self.export_dir), 'variables.index'
-        )
+        index = os.path.join(internal.variables_dir(self.export_dir), 'variables.index')
         if not tf.io.gfile.exists(index):
             raise SavedModelFormatError(
                 self.export_dir,
@@ -123,7 +121,7 @@ class SavedModelReader:
                 'it has no variables/variables.index.',
                 'An Estimator export always saves its variables; copy the whole directory.',
             )
-        return internal.path_helpers.get_variables_path(self.export_dir)
+        return internal.variables_path(self.export_dir)
 
     def asset_paths(self, mode: str) -> dict[str, str]:
         """Maps each asset tensor name of the mode's graph to the asset's path in this export.
@@ -135,7 +133,7 @@ class SavedModelReader:
         if meta_graph is None:
             return {}
         assets = list(meta_graph.asset_file_def)
-        key = internal.saved_model_constants.ASSETS_KEY
+        key = tf.compat.v1.saved_model.ASSETS_KEY
         if not assets and key in meta_graph.collection_def:
             for packed in meta_graph.collection_def[key].any_list.value:
                 asset = meta_graph_pb2.AssetFileDef()

@@ -185,7 +185,7 @@ class SignatureRunner:
                 self._passthrough = (
                     tf.io.parse_example(self._serialized, passthrough) if passthrough else {}
                 )
-            loader = internal.loader_impl.SavedModelLoader(spec.export_dir)
+            loader = internal.saved_model_loader(spec.export_dir)
             input_map = generate_input_map(self.signature_def, self._inputs, None)
             saver, _ = loader.load_graph(self.graph, list(spec.tags), input_map=input_map)
             self.session = tf.compat.v1.Session(graph=self.graph, config=session_config)

@@ -7,6 +7,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from savedmodel_estimator import _tf_internal as internal
 from savedmodel_estimator.checkpoint_hook import BackgroundGraphCheckpointSaverHook
 from savedmodel_estimator.graph_import import ModeGraph
 from savedmodel_estimator.run_config import RunConfig
@@ -100,8 +101,9 @@ def train_graph(
                 'the RunConfig.save_checkpoints_steps or RunConfig.save_checkpoints_secs.'
             )
         for listener in saving_listeners:
-            if listener not in saver_hooks[0]._listeners:
-                saver_hooks[0]._listeners.append(listener)
+            listeners = internal.saver_hook_listeners(saver_hooks[0])
+            if listener not in listeners:
+                listeners.append(listener)
 
     try:
         loss, any_step_done = _run_until_stop(spec, worker_hooks, chief_hooks, config, model_dir)

@@ -24,7 +24,7 @@ from tfx.types import artifact_utils
 
 from components.batch_predictor import spec
 from components.batch_predictor.options import PredictOptions, options_from_exec_properties
-from components.common import artifacts, example_inputs, local_beam
+from components.common import _tfx_internal, artifacts, example_inputs, local_beam
 from savedmodel_estimator import tf_example_inputs
 from savedmodel_estimator.beam import (
     PREDICTION_LOGS_PREFIX,
@@ -172,16 +172,17 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             local_context = copy.copy(context)
             local_context.beam_pipeline_args = []  # type: ignore[union-attr]
             super().__init__(local_context)
-            self._beam_pipeline_args = args
+            _tfx_internal.set_beam_pipeline_args(self, args)
         else:
             super().__init__(context)
 
-    def _make_beam_pipeline(self) -> beam.Pipeline:
-        if self._make_beam_pipeline_fn is None:
-            pipeline = local_beam.local_pipeline(self._beam_pipeline_args)
+    def _make_beam_pipeline(self) -> beam.Pipeline:  # in _tfx_internal.OVERRIDDEN
+        """The FnApiRunner for args asking for the DirectRunner, else what TFX would make."""
+        if _tfx_internal.make_beam_pipeline_fn(self) is None:
+            pipeline = local_beam.local_pipeline(_tfx_internal.beam_pipeline_args(self))
             if pipeline is not None:
                 return pipeline
-        return super()._make_beam_pipeline()
+        return _tfx_internal.default_beam_pipeline(self)
 
     def Do(
         self,
@@ -189,7 +190,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         output_dict: dict[str, list[types.Artifact]],
         exec_properties: dict[str, Any],
     ) -> None:
-        self._log_startup(input_dict, output_dict, exec_properties)
+        _tfx_internal.log_startup(self, input_dict, output_dict, exec_properties)
         options = options_from_exec_properties(exec_properties)
         model = artifact_utils.get_single_instance(input_dict[spec.MODEL_KEY])
         examples = artifact_utils.get_single_instance(input_dict[spec.EXAMPLES_KEY])

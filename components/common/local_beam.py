@@ -20,6 +20,8 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from savedmodel_estimator.beam import _beam_internal
+
 # Beam's own list of runners that execute on this machine, without Prism: its SDK workers may
 # run in containers that need the package.
 LOCAL_RUNNERS = frozenset(StandardOptions.LOCAL_RUNNERS) - {'PrismRunner'}
@@ -60,13 +62,4 @@ def local_pipeline(beam_pipeline_args: Sequence[str]) -> beam.Pipeline | None:
     options = _options(beam_pipeline_args)
     if options is None or _runner_name(options) not in DIRECT_RUNNERS | {None}:
         return None
-    from apache_beam.portability.api import beam_provision_api_pb2
-    from apache_beam.runners.portability.fn_api_runner import fn_runner
-    from apache_beam.runners.portability.portable_runner import JobServiceHandle
-
-    encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
-    provision_info = fn_runner.ExtendedProvisionInfo(
-        beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded)
-    )
-    runner = fn_runner.FnApiRunner(provision_info=provision_info)
-    return beam.Pipeline(runner=runner, options=options)
+    return beam.Pipeline(runner=_beam_internal.fn_api_runner(options), options=options)

@@ -12,7 +12,7 @@ from tfx import types, version
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
-from components.common import artifacts, example_inputs
+from components.common import _tfx_internal, artifacts, example_inputs
 from components.continue_trainer import spec, training
 from components.continue_trainer.training import TrainOptions
 from savedmodel_estimator.mode_keys import ModeKeys
@@ -96,7 +96,7 @@ class Executor(base_executor.BaseExecutor):
         output_dict: dict[str, list[types.Artifact]],
         exec_properties: dict[str, Any],
     ) -> None:
-        self._log_startup(input_dict, output_dict, exec_properties)
+        _tfx_internal.log_startup(self, input_dict, output_dict, exec_properties)
         options = options_from_exec_properties(exec_properties)
         base_model = artifact_utils.get_single_instance(input_dict[spec.BASE_MODEL_KEY])
         examples = artifact_utils.get_single_instance(input_dict[spec.EXAMPLES_KEY])

@@ -18,7 +18,7 @@ from tfx import types
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
-from components.common import artifacts, example_inputs
+from components.common import _tfx_internal, artifacts, example_inputs
 from components.estimator_evaluator import spec, tfma_output, thresholds
 from components.estimator_evaluator.thresholds import MetricThreshold
 from savedmodel_estimator import SavedModelEstimator
@@ -141,7 +141,7 @@ class Executor(base_executor.BaseExecutor):
         output_dict: dict[str, list[types.Artifact]],
         exec_properties: dict[str, Any],
     ) -> None:
-        self._log_startup(input_dict, output_dict, exec_properties)
+        _tfx_internal.log_startup(self, input_dict, output_dict, exec_properties)
         options = options_from_exec_properties(exec_properties)
         model = artifact_utils.get_single_instance(input_dict[spec.MODEL_KEY])
         examples = artifact_utils.get_single_instance(input_dict[spec.EXAMPLES_KEY])

@@ -22,7 +22,7 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 from tfx.utils import io_utils
 
-from components.common import artifacts
+from components.common import _tfx_internal, artifacts
 from components.saved_model_importer import spec
 from components.saved_model_importer.schema_inference import infer_schema
 from savedmodel_estimator.inspection import (
@@ -247,7 +247,7 @@ class Executor(base_executor.BaseExecutor):
         output_dict: dict[str, list[types.Artifact]],
         exec_properties: dict[str, Any],
     ) -> None:
-        self._log_startup(input_dict, output_dict, exec_properties)
+        _tfx_internal.log_startup(self, input_dict, output_dict, exec_properties)
         options = ImportOptions.from_exec_properties(exec_properties)
         model = artifact_utils.get_single_instance(output_dict[spec.MODEL_KEY])
         schema_artifacts = output_dict.get(spec.SCHEMA_KEY) or []

@@ -19,10 +19,7 @@ from apache_beam import coders
 from apache_beam.io import filebasedsink
 from apache_beam.io.filesystem import CompressionTypes
 
-# The masked CRC32C of TFRecord framing, as WriteToTFRecord computes it (C code when
-# google-crc32c is installed, as apache-beam[gcp] does). Private in Beam but unchanged since 2016.
-from apache_beam.io.tfrecordio import _TFRecordUtil
-
+from savedmodel_estimator.beam._beam_internal import masked_crc32c
 from savedmodel_estimator.beam.batches import PredictionBatch
 from savedmodel_estimator.beam.prediction_logs import LogFormat
 from savedmodel_estimator.beam.rows import JSONL, PARQUET, ROW_FORMATS, RowColumns
@@ -36,18 +33,15 @@ PREDICTION_LOGS_SUFFIX = '.gz'
 DEFAULT_COMPRESSION_LEVEL = 1
 
 
-_masked_crc32c = _TFRecordUtil._masked_crc32c
-
-
 @functools.lru_cache(maxsize=4096)
 def _length_header(length: int) -> bytes:
     encoded = struct.pack('<Q', length)
-    return encoded + struct.pack('<I', _masked_crc32c(encoded))
+    return encoded + struct.pack('<I', masked_crc32c(encoded))
 
 
 def _tfrecord(record: bytes) -> bytes:
     """One record in TFRecord framing: length, its checksum, the data, its checksum."""
-    return _length_header(len(record)) + record + struct.pack('<I', _masked_crc32c(record))
+    return _length_header(len(record)) + record + struct.pack('<I', masked_crc32c(record))
 
 
 class _GzipFile:

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import tensorflow as tf
-from apache_beam.runners.portability.fn_api_runner import fn_runner
+from canonical_logs import assert_same_logs
 from golden_artifacts import fixture_records, listing, make_examples, make_model, make_output
 from google.protobuf import text_format
 from tensorflow_serving.apis import prediction_log_pb2
@@ -23,13 +23,13 @@ from tfx import types
 from tfx.components.bulk_inferrer import executor as stock_executor
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import standard_artifacts, standard_component_specs
-from tfx.utils import dependency_utils
 from tiny_models import example, two_float_inputs
 
 from components.batch_predictor import executor, spec
 from components.batch_predictor.component import BatchPredictor
-from components.common import artifacts
+from components.common import _tfx_internal, artifacts
 from savedmodel_estimator import SavedModelEstimator
+from savedmodel_estimator.beam import _beam_internal
 from savedmodel_estimator.tf_example_inputs import ExampleFormatError
 
 SEED = 'dnn_classifier_seed'
@@ -102,45 +102,6 @@ def read_logs(uri: str) -> list[PredictionLog]:
 
 def canonical(logs: list[PredictionLog]) -> list[str]:
     return sorted(text_format.MessageToString(log) for log in logs)
-
-
-def _numbers(log: PredictionLog) -> tuple[PredictionLog, list[np.ndarray]]:
-    """The log with its float values taken out (zeroed), and those values."""
-    log = PredictionLog.FromString(log.SerializeToString())
-    kind = log.WhichOneof('log_type')
-    values = []
-    if kind == 'predict_log':
-        for key in sorted(log.predict_log.response.outputs):
-            tensor = log.predict_log.response.outputs[key]
-            array = tf.make_ndarray(tensor)
-            if array.dtype.kind == 'f':
-                values.append(array)
-                tensor.CopyFrom(tf.make_tensor_proto(np.zeros_like(array)))
-    elif kind == 'classify_log':
-        for classes in log.classify_log.response.result.classifications:
-            values.append(np.array([c.score for c in classes.classes]))
-            for c in classes.classes:
-                c.ClearField('score')
-    else:
-        for regression in log.regress_log.response.result.regressions:
-            values.append(np.array([regression.value]))
-            regression.ClearField('value')
-    return log, values
-
-
-def assert_same_logs(ours: list[PredictionLog], theirs: list[PredictionLog]) -> None:
-    """Equal messages, floats equal to float32 rounding (batch sizes differ, so may the ulps)."""
-
-    def split(logs: list[PredictionLog]) -> list[tuple[PredictionLog, list[np.ndarray]]]:
-        pairs = [_numbers(log) for log in logs]
-        return sorted(pairs, key=lambda pair: pair[0].SerializeToString(deterministic=True))
-
-    ours_split, theirs_split = split(ours), split(theirs)
-    assert len(ours_split) == len(theirs_split)
-    for (log, values), (their_log, their_values) in zip(ours_split, theirs_split, strict=True):
-        assert log == their_log
-        for value, their_value in zip(values, their_values, strict=True):
-            np.testing.assert_allclose(value, their_value, rtol=1e-6)
 
 
 def core_predict(saved_model: str, features: dict[str, Any], tmp: pathlib.Path) -> list[dict]:
@@ -297,7 +258,7 @@ def _count_sdists(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         built.append('sdist')
         return '/nonexistent/tfx_ephemeral.tar.gz'
 
-    monkeypatch.setattr(dependency_utils, 'build_ephemeral_package', build)
+    monkeypatch.setattr(*_tfx_internal.ephemeral_package_builder(), build)
     return built
 
 
@@ -315,9 +276,9 @@ def test_local_runner_skips_tfx_sdist_and_keeps_the_args(
     context = base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=list(args))
     predictor = executor.Executor(context)
     assert built == []
-    assert predictor._beam_pipeline_args == args
+    assert _tfx_internal.beam_pipeline_args(predictor) == args
     # Straight to the runner the DirectRunner falls back to, with no Prism attempt first.
-    assert isinstance(predictor._make_beam_pipeline().runner, fn_runner.FnApiRunner)
+    assert isinstance(predictor._make_beam_pipeline().runner, _beam_internal.FnApiRunner)
     result = run_predictor(tmp_path, fixture_records(SEED, 'eval'), beam_args=args)
     assert built == []
     assert len(read_logs(result.uri)) == len(fixture_records(SEED, 'eval'))
@@ -330,7 +291,9 @@ def test_remote_runner_still_gets_tfx_sdist(monkeypatch: pytest.MonkeyPatch) -> 
         base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=list(args))
     )
     assert built == ['sdist']
-    assert '--extra_package=/nonexistent/tfx_ephemeral.tar.gz' in predictor._beam_pipeline_args
+    assert '--extra_package=/nonexistent/tfx_ephemeral.tar.gz' in (
+        _tfx_internal.beam_pipeline_args(predictor)
+    )
 
 
 def _records_missing_b(count: int, missing_at: int) -> list[bytes]:

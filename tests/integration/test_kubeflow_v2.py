@@ -234,9 +234,9 @@ def test_vertex_sdk_builds_a_pipeline_job_request_from_the_file(compiled, tmp_pa
         location='us-central1',
         credentials=AnonymousCredentials(),
     )
-    request = job._gca_resource  # the PipelineJob proto submit() would send
-    assert request.runtime_config.gcs_output_directory == kubeflow_v2.GOLDEN_PIPELINE_ROOT
-    assert set(request.pipeline_spec['root']['dag']['tasks']) == {'ExampleGen', *OUR_TASKS}
+    request = job.to_dict()  # the PipelineJob proto submit() would send, as JSON
+    assert request['runtimeConfig']['gcsOutputDirectory'] == kubeflow_v2.GOLDEN_PIPELINE_ROOT
+    assert set(request['pipelineSpec']['root']['dag']['tasks']) == {'ExampleGen', *OUR_TASKS}
 
 
 def test_golden_files_are_what_regeneration_writes():

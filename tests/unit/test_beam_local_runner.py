@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from apache_beam.runners.portability.fn_api_runner import fn_runner
 
 from components.common.local_beam import local_pipeline, runs_on_this_machine
+from savedmodel_estimator.beam import _beam_internal
 
 DIRECT = [
     [],
@@ -39,7 +39,7 @@ def test_other_runners(args: list) -> None:
 def test_direct_runner_args_get_the_fn_api_runner_with_their_options(args: list[str]) -> None:
     pipeline = local_pipeline(args)
     assert pipeline is not None
-    assert isinstance(pipeline.runner, fn_runner.FnApiRunner)
+    assert isinstance(pipeline.runner, _beam_internal.FnApiRunner)
     assert pipeline.options.get_all_options()['direct_running_mode'] == (
         'multi_processing' if 'multi_processing' in ' '.join(args) else 'in_memory'
     )
