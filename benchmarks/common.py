@@ -1,13 +1,14 @@
 """What every benchmark process shares: fixture paths, the result line, environment facts, RSS.
 
 Imports only the standard library at module top, so the orchestrator (`run.py`) can use it
-without TensorFlow, and the cases can use it in either environment (`.venv`, `.venv-reference`).
+without TensorFlow, and the cases can use it in every environment (both lanes, `.venv-reference`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import cProfile
+import importlib.metadata
 import io
 import json
 import os
@@ -27,6 +28,17 @@ RESULTS_DIR = pathlib.Path(__file__).resolve().parent / 'results'
 
 # The fixtures the cases run on, by the short name the command lines use.
 MODELS = {'wide': 'dnn_classifier_wide', 'seed': 'dnn_classifier_seed'}
+
+# Where each case can run: ours' two lanes, in the order the tables show them, and the
+# environment of the original SavedModelEstimator (TF 2.15 + tensorflow-estimator), where ours
+# also runs as a control. The orchestrator runs inside the latest lane's userland where the host's
+# glibc is too old for it natively (`tools/lane latest`), so all of them are reachable from there.
+LANES = ('legacy', 'latest')
+REFERENCE = 'reference'
+VENVS = {'legacy': '.venv-legacy', 'latest': '.venv-latest', REFERENCE: '.venv-reference'}
+
+# Installed versions every result records (read from package metadata, nothing imported).
+_DISTRIBUTIONS = ('tensorflow', 'protobuf', 'tfx', 'tfx-bsl', 'apache-beam', 'tensorflow-estimator')
 
 # The prefix of the one line a case prints for the orchestrator; anything else is log noise.
 RESULT_PREFIX = 'BENCH_RESULT '
@@ -89,6 +101,8 @@ def machine_facts() -> dict[str, Any]:
         mem_gib = round(int(first.split()[1]) / 1024**2, 1)
     return {
         'platform': platform.platform(),
+        'glibc': glibc(),
+        'userland': os.environ.get('SME_IN_USERLAND'),
         'cpu_model': cpu_model,
         'cpu_count': os.cpu_count(),
         'cpus_usable': len(os.sched_getaffinity(0)),
@@ -96,14 +110,51 @@ def machine_facts() -> dict[str, Any]:
     }
 
 
+def glibc() -> str:
+    """The version of the C library this process runs on (not the one Python was built for)."""
+    with contextlib.suppress(ValueError, OSError):
+        return (os.confstr('CS_GNU_LIBC_VERSION') or '').replace('glibc ', '')
+    return ''
+
+
+def python(env: str) -> pathlib.Path:
+    """The Python of an environment: a lane or REFERENCE."""
+    return REPO_ROOT / VENVS[env] / 'bin' / 'python'
+
+
+def installed_versions() -> dict[str, str | None]:
+    """Versions of the stack's distributions installed here (None: not installed)."""
+    versions: dict[str, str | None] = {}
+    for name in _DISTRIBUTIONS:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def protobuf_facts() -> dict[str, str | None]:
+    """protobuf's version and implementation in this process (`upb`, `cpp` or `python`)."""
+    try:
+        from google.protobuf import __version__
+        from google.protobuf.internal import api_implementation
+    except ImportError:
+        return {'protobuf': None, 'protobuf_implementation': None}
+    return {'protobuf': __version__, 'protobuf_implementation': api_implementation.Type()}
+
+
 def environment_facts(**extra: Any) -> dict[str, Any]:
-    """The environment one result was measured in: Python, TF, threads, load on the machine.
+    """The environment one result was measured in: Python, TF, protobuf, threads, machine load.
 
     Call after TensorFlow is imported (it is read from `sys.modules`, never imported here).
     """
     facts: dict[str, Any] = {
         'python': platform.python_version(),
         'executable': sys.executable,
+        'glibc': glibc(),
+        'userland': os.environ.get('SME_IN_USERLAND'),
+        'installed': installed_versions(),
+        **protobuf_facts(),
         'loadavg_1m': round(os.getloadavg()[0], 2),
         'thread_env': {k: os.environ[k] for k in _THREAD_VARIABLES if k in os.environ},
         'pycache_prefix': os.environ.get('PYTHONPYCACHEPREFIX'),

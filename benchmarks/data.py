@@ -1,6 +1,6 @@
 """The batch-inference inputs: N tf.Examples made from the wide fixture's eval rows, made once.
 
-    .venv/bin/python -m benchmarks.data --n 20000 --n 200000
+    .venv-legacy/bin/python -m benchmarks.data --n 20000 --n 200000
 
 Writes `benchmarks/.data/examples_<n>/Split-eval/data_tfrecord-0000i-of-00004.gz` (gzip TFRecords
 of tf.Example, laid out as ExampleGen writes an Examples artifact) and

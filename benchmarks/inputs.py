@@ -1,8 +1,8 @@
 """The input functions both implementations get: the same tf.data graph, byte for byte.
 
 Records come from the fixture's own TFRecord files and are parsed in the graph with the feature
-types reference.json records, so the input pipeline is identical for ours (TF 2.16) and the
-original (TF 2.15). Records are cached in memory after the first pass, so steady-state timings
+types reference.json records, so the input pipeline is identical for ours (on either lane) and
+the original (TF 2.15). Records are cached in memory after the first pass, so steady-state timings
 measure the model and the estimator's loop, not file reads.
 """
 

@@ -1,15 +1,27 @@
 """`make bench`: every case in fresh processes of the right environment, interleaved; medians.
 
-    python -m benchmarks.run             # full: results/latest.json and BENCHMARKS.md (~15-20 min)
-    python -m benchmarks.run --quick     # smoke: small sizes, one run each -> results/quick.*
-    python -m benchmarks.run --report-only   # rewrite the markdown from the JSON
+    tools/lane latest .venv-legacy/bin/python -m benchmarks.run     # what `make bench` runs
+    ... -m benchmarks.run --quick         # smoke: small sizes, one run each -> results/quick.*
+    ... -m benchmarks.run --report-only   # rewrite the markdown from the JSON
+    ... -m benchmarks.run --lanes legacy  # one lane only (where the latest lane cannot run)
 
-Ours runs in `.venv` (TF 2.16), the original SavedModelEstimator in `.venv-reference` (TF 2.15),
-alternating A B A B so drifting load on the machine hits both alike. Ours also runs in
+Ours runs on both lanes, the legacy (`.venv-legacy`: Python 3.10, TF 2.16, TFX 1.16, protobuf
+3.20) and the latest (`.venv-latest`: Python 3.11, TF 2.21, TFX 1.21, protobuf 6), beside the
+original SavedModelEstimator in `.venv-reference` (TF 2.15), alternating (legacy, latest,
+original, legacy, ...) so drifting load on the machine hits all alike. Ours also runs in
 `.venv-reference` (TF 2.15) as a control, which tells TensorFlow-version effects apart from the
-implementation's, and in `.venv-tf-latest` (TF 2.21, the core alone): for train by default, for
-every measurement with `--control`.
-Only the standard library is needed here; the cases import TensorFlow in their own processes.
+implementation's: for train by default, for every measurement with `--control`. The batch and
+pipeline cases run on both lanes, each with its own TFX (stock BulkInferrer included), the two
+lanes' runs of a measurement side by side. To keep a full run near 25 minutes the legacy lane
+repeats less than the latest (`Plan`: 3 estimator runs, not 5; 2 batch runs, not 3; 1 of stock
+BulkInferrer and the Parquet variant at 200k, not 2). `protobuf_costs` times the messages the
+cases pass around, in each environment.
+
+The latest lane needs glibc >= 2.39. Where the host's is older, `tools/lane latest` runs this
+orchestrator in a Debian 13 userland where the repository and the Pythons are at the same paths,
+so every environment (both lanes and `.venv-reference`) runs from there, on the same C library;
+temporary directories are the userland's own `/tmp`. Only the standard library is needed here;
+the cases import TensorFlow in their own processes.
 """
 
 from __future__ import annotations
@@ -27,13 +39,21 @@ import time
 from typing import Any
 
 from benchmarks import findings, report
-from benchmarks.common import DATA_DIR, REPO_ROOT, RESULT_PREFIX, RESULTS_DIR, machine_facts
+from benchmarks.common import (
+    LANES,
+    REFERENCE,
+    REPO_ROOT,
+    RESULT_PREFIX,
+    RESULTS_DIR,
+    glibc,
+    machine_facts,
+    python,
+)
 
-MAIN = REPO_ROOT / '.venv' / 'bin' / 'python'
-REFERENCE = REPO_ROOT / '.venv-reference' / 'bin' / 'python'
-LATEST = REPO_ROOT / '.venv-tf-latest' / 'bin' / 'python'  # the core alone, on the newest TF
 TIMEOUT_S = 1200
-PYCACHE = DATA_DIR / 'pycache'
+LATEST_GLIBC = (2, 39)  # TFX 1.21's wheels (ml-metadata, TFDV, tfx-bsl); see tools/lane
+
+Job = tuple[str, str, list[str], dict[str, Any]]  # environment, case module, arguments, tags
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,8 +65,19 @@ class Plan:
     batch_repeats: int
     pipeline_repeats: int
     # Stock BulkInferrer (over a minute a run) and the Parquet variant at the largest size run
-    # this many times (at most batch_repeats), to keep `make bench` under 20 minutes.
+    # this many times (at most batch_repeats), to keep `make bench` near 25 minutes.
     long_batch_repeats: int = 2
+    lanes: tuple[str, ...] = LANES
+    # With both lanes at full counts a run would take ~30 minutes on the 2-core machine, so one
+    # lane repeats less: the legacy lane, whose numbers three earlier full runs stand behind (the
+    # latest lane, the default for users, gets the full counts). Its estimator measurements run
+    # `reduced_repeats` times (in the first rounds), its batch-inference ones
+    # `reduced_batch_repeats` (stock BulkInferrer included), and the two longest (stock
+    # BulkInferrer and the Parquet variant at the largest size) `reduced_long_batch_repeats`.
+    reduced_lane: str | None = 'legacy'
+    reduced_repeats: int = 3
+    reduced_batch_repeats: int = 2
+    reduced_long_batch_repeats: int = 1
     models: tuple[str, ...] = ('wide', 'seed')
     whats: tuple[str, ...] = ('train', 'evaluate', 'predict')
     train_steps: int = 200
@@ -55,7 +86,18 @@ class Plan:
     batch_sizes_n: tuple[int, ...] = (20000, 200000)
     pipeline_train_steps: int = 100
     control_whats: tuple[str, ...] = ('train',)
-    cases: tuple[str, ...] = ('estimator', 'batch', 'pipeline')
+    cases: tuple[str, ...] = ('estimator', 'batch', 'pipeline', 'protobuf')
+
+    def estimator_runs(self, env: str) -> int:
+        """How many times an estimator measurement runs in an environment."""
+        return self.reduced_repeats if env == self.reduced_lane else self.repeats
+
+    def batch_runs(self, lane: str, long: bool) -> int:
+        """How many times a batch-inference measurement runs on a lane."""
+        reduced = lane == self.reduced_lane
+        if long:
+            return self.reduced_long_batch_repeats if reduced else self.long_batch_repeats
+        return self.reduced_batch_repeats if reduced else self.batch_repeats
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
@@ -65,6 +107,8 @@ def make_plan(args: argparse.Namespace) -> Plan:
             repeats=1,
             batch_repeats=1,
             pipeline_repeats=1,
+            long_batch_repeats=1,
+            reduced_lane=None,
             train_steps=60,
             skip_steps=10,
             steady_steps=100,
@@ -79,28 +123,36 @@ def make_plan(args: argparse.Namespace) -> Plan:
         changes['control_whats'] = plan.whats
     if args.repeats:
         changes.update(
-            repeats=args.repeats, batch_repeats=args.repeats, long_batch_repeats=args.repeats
+            repeats=args.repeats,
+            reduced_repeats=args.repeats,
+            batch_repeats=args.repeats,
+            long_batch_repeats=args.repeats,
+            reduced_lane=None,
         )
     if args.cases:
         changes['cases'] = tuple(args.cases.split(','))
+    if args.lanes:
+        changes['lanes'] = tuple(lane for lane in LANES if lane in args.lanes.split(','))
     return dataclasses.replace(plan, **changes)
 
 
 def _env() -> dict[str, str]:
-    """The cases' environment: quiet TF, and compiled bytecode kept in benchmarks/.data.
+    """The cases' environment: quiet TF; bytecode read from the venvs, written for our modules.
 
-    `make setup` installs `.venv` without bytecode and the Makefile sets PYTHONDONTWRITEBYTECODE,
-    so every process would compile TensorFlow's and TFX's sources again (`import tensorflow`
-    10-11 s instead of ~5 s here). A private cache keeps that out of every run's wall time.
+    `tools/make-venv` compiles every venv's bytecode at install, so `import tensorflow` takes
+    ~5 s, not 10-11 s, in each process. No PYTHONPYCACHEPREFIX: with it, Python would ignore
+    that bytecode and compile everything again into the prefix. PYTHONDONTWRITEBYTECODE (set on
+    these machines) is dropped, so this repository's own modules are compiled once, not per run.
     """
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONPYCACHEPREFIX=str(PYCACHE))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
     env.pop('PYTHONDONTWRITEBYTECODE', None)
+    env.pop('PYTHONPYCACHEPREFIX', None)
     return env
 
 
-def run_case(python: pathlib.Path, module: str, args: list[str]) -> dict[str, Any]:
-    """Runs one case in a fresh process; its result line, or an error record."""
-    command = [str(python), '-m', f'benchmarks.cases.{module}', *args]
+def run_case(where: str, module: str, args: list[str]) -> dict[str, Any]:
+    """Runs one case in a fresh process of an environment; its result line, or an error record."""
+    command = [str(python(where)), '-m', f'benchmarks.cases.{module}', *args]
     # Each case gets its own TMPDIR, removed afterwards: TFX leaves a ~40 MB copy of itself
     # there for every Beam executor it builds an sdist for, and never deletes it.
     with tempfile.TemporaryDirectory(prefix='bench-tmp-') as tmp:
@@ -122,55 +174,87 @@ def run_case(python: pathlib.Path, module: str, args: list[str]) -> dict[str, An
     return {'error': f'exit code {proc.returncode}', 'stderr_tail': tail, 'command': command}
 
 
-def estimator_jobs(plan: Plan) -> list[tuple[pathlib.Path, str, list[str], dict]]:
-    impls = [(MAIN, 'ours', 'ours'), (REFERENCE, 'original', 'original')]
-    control = [(REFERENCE, 'ours', 'ours_tf_reference'), (LATEST, 'ours', 'ours_tf_latest')]
+def estimator_jobs(plan: Plan) -> list[Job]:
     jobs = []
-    for _ in range(plan.repeats):
+    for repeat in range(plan.repeats):
         for model in plan.models:
             for what in plan.whats:
-                # A B A B: neighbours share the machine's load. The controls (ours on the
-                # original's TensorFlow, and on the newest) tell TF-version effects from the
-                # implementation's.
-                runs = impls + (control if what in plan.control_whats else [])
-                for python, impl, label in runs:
+                # Side by side: neighbours share the machine's load. The control (ours on the
+                # original's TensorFlow) tells TF-version effects from the implementation's.
+                runs = [(lane, 'ours') for lane in plan.lanes] + [(REFERENCE, 'original')]
+                if what in plan.control_whats:
+                    runs.append((REFERENCE, 'ours'))
+                for env, impl in runs:
+                    if repeat >= plan.estimator_runs(env):
+                        continue
                     args = ['--impl', impl, '--model', model, '--what', what]
                     args += ['--steps', str(plan.train_steps), '--skip', str(plan.skip_steps)]
                     args += ['--steady-steps', str(plan.steady_steps)]
-                    jobs.append((python, 'train_eval_predict', args, {'label': label}))
+                    jobs.append((env, 'train_eval_predict', args, {'label': impl, 'lane': env}))
     return jobs
 
 
-def batch_jobs(plan: Plan) -> list[tuple[pathlib.Path, str, list[str], dict]]:
+def batch_jobs(plan: Plan) -> list[Job]:
+    largest = max(plan.batch_sizes_n)
+    measurements = []  # (n, label, arguments)
+    for n in plan.batch_sizes_n:
+        for impl in ('batch_predictor', 'bulk_inferrer', 'bare'):
+            measurements.append((n, impl, ['--impl', impl, '--n', str(n)]))
+        if n == largest:  # what PredictionLogs cost: rows only
+            args = ['--impl', 'batch_predictor', '--n', str(n), '--output-format', 'parquet']
+            measurements.append((n, 'batch_predictor_parquet', args))
     jobs = []
-    for repeat in range(plan.batch_repeats):
-        for n in plan.batch_sizes_n:
-            long = n == max(plan.batch_sizes_n) and repeat >= plan.long_batch_repeats
-            for impl in ('batch_predictor', 'bulk_inferrer', 'bare'):
-                if impl == 'bulk_inferrer' and long:
-                    continue
-                args = ['--impl', impl, '--n', str(n)]
-                jobs.append((MAIN, 'batch_inference', args, {'label': impl}))
-            if n == max(plan.batch_sizes_n) and not long:  # what PredictionLogs cost: rows only
-                args = ['--impl', 'batch_predictor', '--n', str(n), '--output-format', 'parquet']
-                jobs.append((MAIN, 'batch_inference', args, {'label': 'batch_predictor_parquet'}))
+    for repeat in range(max(plan.batch_repeats, plan.reduced_batch_repeats)):
+        for n, label, args in measurements:
+            long = n == largest and label in ('bulk_inferrer', 'batch_predictor_parquet')
+            for lane in plan.lanes:
+                if repeat < plan.batch_runs(lane, long):
+                    jobs.append((lane, 'batch_inference', args, {'label': label, 'lane': lane}))
     return jobs
 
 
-def stage_jobs(plan: Plan) -> list[tuple[pathlib.Path, str, list[str], dict]]:
+def stage_jobs(plan: Plan) -> list[Job]:
     args = ['--n', str(max(plan.batch_sizes_n))]
-    return [(MAIN, 'batch_stages', args, {'label': 'stages'})]
+    return [(lane, 'batch_stages', args, {'label': 'stages', 'lane': lane}) for lane in plan.lanes]
 
 
-def pipeline_jobs(plan: Plan) -> list[tuple[pathlib.Path, str, list[str], dict]]:
+def pipeline_jobs(plan: Plan) -> list[Job]:
     args = ['--train-steps', str(plan.pipeline_train_steps)]
-    return [(MAIN, 'pipeline_overhead', args, {'label': 'sme_run'})] * plan.pipeline_repeats
+    tags = {'label': 'sme_run'}
+    return [
+        (lane, 'pipeline_overhead', args, {**tags, 'lane': lane})
+        for _ in range(plan.pipeline_repeats)
+        for lane in plan.lanes
+    ]
+
+
+def protobuf_jobs(plan: Plan) -> list[Job]:
+    envs = [*plan.lanes, REFERENCE]
+    return [(env, 'protobuf_costs', [], {'label': 'protobuf', 'lane': env}) for env in envs]
+
+
+# This repository's packages: compiled for each environment's Python before any timing.
+PACKAGES = ('savedmodel_estimator', 'components', 'pipelines', 'schemas', 'benchmarks')
+
+
+def compile_bytecode(envs: list[str]) -> None:
+    """Compiles our packages' bytecode for each environment's Python, before any timing.
+
+    The venvs' own bytecode is compiled at install; ours is not, and a module first imported
+    inside a timed block (the Beam DoFns, for one) would otherwise be compiled in the first run.
+    """
+    packages = [name for name in PACKAGES if (REPO_ROOT / name).is_dir()]
+    for env in dict.fromkeys(envs):
+        command = [str(python(env)), '-m', 'compileall', '-q', *packages]
+        proc = subprocess.run(command, cwd=REPO_ROOT, env=_env(), capture_output=True, text=True)
+        if proc.returncode:  # the cases that import a broken module will say which
+            print(f'warning: {" ".join(command)} failed:\n{(proc.stdout + proc.stderr)[-2000:]}')
 
 
 def prepare_data(plan: Plan) -> None:
     """Generates the example sets before any timing (deterministic; reused when present)."""
     args = [arg for n in plan.batch_sizes_n for arg in ('--n', str(n))]
-    command = [str(MAIN), '-m', 'benchmarks.data', *args]
+    command = [str(python(plan.lanes[0])), '-m', 'benchmarks.data', *args]
     proc = subprocess.run(command, cwd=REPO_ROOT, env=_env(), capture_output=True, text=True)
     if proc.returncode:
         sys.exit(f'{" ".join(command)} failed:\n{proc.stderr[-3000:]}')
@@ -190,21 +274,57 @@ def describe(result: dict[str, Any]) -> str:
         return f'{result["examples_per_s"]} ex/s, peak RSS {result["peak_rss_mb"]} MiB'
     if case == 'batch_stages':
         return f'{result["examples_per_s"]} ex/s, µs per example {result["per_record_us"]}'
+    if case == 'protobuf_costs':
+        seed, env = result['graphs']['seed'], result['environment']
+        return (
+            f'protobuf {env["protobuf"]} ({env["protobuf_implementation"]}): GraphDef serialize '
+            f'{seed["serialize_graph_def_ms"]} ms, parse {seed["parse_graph_def_ms"]} ms; '
+            f'PredictionLog {result["prediction_log_us"]} µs'
+        )
     return f'total {result["total_s"]} s, work {result["work_s"]} s'
 
 
 def git_state() -> dict[str, Any]:
+    """The commit measured, and whether the tree had changes (None: unknown).
+
+    The Debian 13 userland has no git; there the commit is read from `.git` and whether the tree
+    was clean is not known.
+    """
+
     def git(*args: str) -> str:
         proc = subprocess.run(['git', *args], cwd=REPO_ROOT, capture_output=True, text=True)
         return proc.stdout.strip()
 
-    # The run's own outputs (BENCHMARKS.md, results/) do not count as changes to what was measured.
-    changes = git('status', '--porcelain', '--', '.', ':!BENCHMARKS.md', ':!benchmarks/results')
-    return {'commit': git('rev-parse', 'HEAD'), 'dirty': bool(changes)}
+    try:
+        # The run's own outputs (BENCHMARKS.md, results/) are no change to what was measured.
+        changes = git('status', '--porcelain', '--', '.', ':!BENCHMARKS.md', ':!benchmarks/results')
+        return {'commit': git('rev-parse', 'HEAD'), 'dirty': bool(changes)}
+    except FileNotFoundError:
+        return {'commit': _head_from_files(REPO_ROOT / '.git'), 'dirty': None}
 
 
-def run_all(plan: Plan) -> dict[str, Any]:
-    jobs = []
+def _head_from_files(git_dir: pathlib.Path) -> str:
+    """HEAD's commit, read from the files of a `.git` directory; '' if it cannot be read."""
+    try:
+        head = (git_dir / 'HEAD').read_text().strip()
+        if not head.startswith('ref: '):
+            return head
+        ref = head[len('ref: ') :]
+        if (git_dir / ref).is_file():
+            return (git_dir / ref).read_text().strip()
+        for line in (git_dir / 'packed-refs').read_text().splitlines():
+            if line.endswith(' ' + ref):
+                return line.split(' ', 1)[0]
+    except OSError:
+        pass
+    return ''
+
+
+def run_all(plan: Plan, json_path: pathlib.Path) -> dict[str, Any]:
+    """Runs the plan's jobs; the raw results are written to `json_path` as they come."""
+    jobs: list[Job] = []
+    if 'protobuf' in plan.cases:
+        jobs += protobuf_jobs(plan)
     if 'estimator' in plan.cases:
         jobs += estimator_jobs(plan)
     if 'batch' in plan.cases:
@@ -212,26 +332,56 @@ def run_all(plan: Plan) -> dict[str, Any]:
         jobs += batch_jobs(plan) + stage_jobs(plan)
     if 'pipeline' in plan.cases:
         jobs += pipeline_jobs(plan)
+    compile_bytecode([env for env, _, _, _ in jobs])
     started = datetime.datetime.now(datetime.timezone.utc)
     load_start = os.getloadavg()[0]
-    runs = []
-    for index, (python, module, args, tags) in enumerate(jobs, 1):
-        result = run_case(python, module, args)
-        result.update(tags)
-        runs.append(result)
-        print(f'[{index}/{len(jobs)}] {module} {" ".join(args)}: {describe(result)}', flush=True)
-    finished = datetime.datetime.now(datetime.timezone.utc)
-    return {
+    results: dict[str, Any] = {
         'meta': {
             'started': started.isoformat(timespec='seconds'),
-            'duration_s': round((finished - started).total_seconds(), 1),
             'plan': dataclasses.asdict(plan),
             'machine': machine_facts(),
-            'loadavg_1m': {'start': round(load_start, 2), 'end': round(os.getloadavg()[0], 2)},
             'git': git_state(),
         },
-        'runs': runs,
+        'runs': [],
     }
+    for index, (env, module, args, tags) in enumerate(jobs, 1):
+        result = run_case(env, module, args)
+        result.update(tags)
+        results['runs'].append(result)
+        print(
+            f'[{index}/{len(jobs)}] {env}: {module} {" ".join(args)}: {describe(result)}',
+            flush=True,
+        )
+        _write_json(json_path, results)  # an interrupted run keeps what it measured
+    finished = datetime.datetime.now(datetime.timezone.utc)
+    results['meta'].update(
+        duration_s=round((finished - started).total_seconds(), 1),
+        loadavg_1m={'start': round(load_start, 2), 'end': round(os.getloadavg()[0], 2)},
+    )
+    return results
+
+
+def _write_json(path: pathlib.Path, results: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + '.tmp')
+    temporary.write_text(json.dumps(results, indent=1, sort_keys=True) + '\n')
+    temporary.replace(path)
+
+
+def check_environments(plan: Plan) -> None:
+    """Stops with what to do when an environment of the plan is missing or cannot run here."""
+    envs = [*plan.lanes, REFERENCE] if {'estimator', 'protobuf'} & set(plan.cases) else plan.lanes
+    for env in envs:
+        if not python(env).exists():
+            sys.exit(f'{python(env)} is missing: run `make setup` first.')
+    version = tuple(int(part) for part in glibc().split('.')[:2] if part.isdigit())
+    if 'latest' in plan.lanes and version < LATEST_GLIBC:
+        sys.exit(
+            f'The latest lane needs glibc >= {".".join(map(str, LATEST_GLIBC))} and this runs on '
+            f'glibc {glibc() or "unknown"}. Run the benchmarks through the lane, as `make bench` '
+            'does: tools/lane latest .venv-legacy/bin/python -m benchmarks.run; or measure the '
+            'legacy lane alone with --lanes legacy.'
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -240,10 +390,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         '--control',
         action='store_true',
-        help='ours on TF 2.15 and 2.21 for every measurement, not train only',
+        help='ours on TF 2.15 for every estimator measurement, not train only',
     )
-    parser.add_argument('--repeats', type=int, help='runs per measurement (default 5; batch 3)')
-    parser.add_argument('--cases', help='comma-separated: estimator,batch,pipeline')
+    parser.add_argument(
+        '--repeats', type=int, help='runs per measurement, on every lane (default 5; batch 3)'
+    )
+    parser.add_argument('--cases', help='comma-separated: estimator,batch,pipeline,protobuf')
+    parser.add_argument('--lanes', help=f'comma-separated: {",".join(LANES)} [both]')
     parser.add_argument('--json', help='results file [results/latest.json; quick.json]')
     parser.add_argument('--markdown', help='report file [BENCHMARKS.md; results/quick.md]')
     parser.add_argument('--report-only', action='store_true', help='rewrite the report only')
@@ -255,19 +408,18 @@ def main(argv: list[str] | None = None) -> None:
     if args.report_only:
         results = json.loads(json_path.read_text())
     else:
-        for python in (MAIN, REFERENCE, LATEST):
-            if not python.exists():
-                sys.exit(f'{python} is missing: run `make setup` first.')
-        results = run_all(make_plan(args))
+        plan = make_plan(args)
+        check_environments(plan)
+        results = run_all(plan, json_path)
     results['summary'] = report.summarize(results['runs'])
     if not args.report_only:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(results, indent=1, sort_keys=True) + '\n')
+        _write_json(json_path, results)
     markdown = report.render(results)
     md_path.write_text(markdown)
     # The tables, without the notes on what limits each case (those are in the file).
     print('\n' + markdown.split(findings.LIMITS_HEADING, 1)[0].rstrip() + '\n')
-    print(f'Wrote {json_path} and {md_path} ({results["meta"]["duration_s"]} s of runs).')
+    written = f'{md_path} from {json_path}' if args.report_only else f'{json_path} and {md_path}'
+    print(f'Wrote {written} ({results["meta"]["duration_s"]} s of runs).')
 
 
 if __name__ == '__main__':

@@ -39,8 +39,7 @@ def _timed(record: Callable[[Any, float], None], fn: Callable[..., Any]) -> Call
 @contextlib.contextmanager
 def timing_executors(timings: Timings) -> Iterator[None]:
     """Times every executor run and TFX's Beam dependency packaging, by wrapping TFX functions."""
-    from tfx.orchestration.portable import beam_executor_operator, python_executor_operator
-    from tfx.utils import dependency_utils
+    from components.common import _tfx_internal
 
     def executor(args: Any, seconds: float) -> None:
         execution_info = args[1]
@@ -50,10 +49,9 @@ def timing_executors(timings: Timings) -> Iterator[None]:
     def sdist(args: Any, seconds: float) -> None:
         timings.sdist.append(round(seconds, 4))
 
-    targets = [
-        (python_executor_operator.PythonExecutorOperator, 'run_executor', executor),
-        (beam_executor_operator.BeamExecutorOperator, 'run_executor', executor),
-        (dependency_utils, 'make_beam_dependency_flags', sdist),
+    targets: list[tuple[Any, str, Callable[[Any, float], None]]] = [
+        *((owner, name, executor) for owner, name in _tfx_internal.executor_runs()),
+        (*_tfx_internal.beam_dependency_packaging(), sdist),
     ]
     originals = [(owner, name, getattr(owner, name)) for owner, name, _ in targets]
     try:

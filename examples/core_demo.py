@@ -1,8 +1,8 @@
 """The core on a bundled Estimator export: evaluate, continue training, evaluate, predict, re-export.
 
 The export is the DNNClassifier of the SavedModelEstimator documentation, exported by the real
-tf.estimator (TensorFlow 2.15) with all three modes. Run: `make demo` (or
-`.venv/bin/python examples/core_demo.py [OUTPUT_DIR]`).
+tf.estimator (TensorFlow 2.15) with all three modes. Run: `make demo-core` (or
+`.venv-legacy/bin/python examples/core_demo.py [OUTPUT_DIR]`, or any lane's environment).
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """One batch-inference run over N generated examples; prints one result line.
 
-    .venv/bin/python -m benchmarks.cases.batch_inference --impl batch_predictor --n 200000
+    .venv-legacy/bin/python -m benchmarks.cases.batch_inference --impl batch_predictor --n 200000
+    tools/lane latest .venv-latest/bin/python -m benchmarks.cases.batch_inference ...  (latest lane)
 
 * `batch_predictor`: our BatchPredictor executor (`pipelines.stages.run_predict`), Beam
   DirectRunner, PredictionLogs out (`--output-format parquet`: Parquet rows instead).
-* `bulk_inferrer`: the stock TFX BulkInferrer executor (tfx-bsl RunInference) on the same Model
-  and Examples artifacts, the same runner options, PredictionLogs out.
+* `bulk_inferrer`: the stock TFX BulkInferrer executor (tfx-bsl RunInference) of the environment's
+  TFX, on the same Model and Examples artifacts, the same runner options, PredictionLogs out.
 * `bare`: the limit: the serving signature in one `tf.compat.v1.Session`, a tight loop of
   `Session.run` over the records held in memory, at the best of a few batch sizes (chosen on a
   prefix); also reported with the time to read the files, and nothing written.
@@ -87,13 +88,15 @@ def run_batch_predictor(
 
 
 def run_bulk_inferrer(model_uri: str, examples_uri: str, out: str, beam_args: list[Any]) -> dict:
+    from tfx import version
     from tfx.components.bulk_inferrer import executor as stock_executor
     from tfx.dsl.components.base import base_beam_executor
     from tfx.types import standard_artifacts, standard_component_specs
 
     model = standard_artifacts.Model()
     model.uri = model_uri
-    model.set_string_custom_property('tfx_version', '1.16.0')  # read Format-Serving/
+    # As this TFX's Trainer would record it: the model is read from Format-Serving/.
+    model.set_string_custom_property('tfx_version', version.__version__)
     examples = standard_artifacts.Examples()
     examples.uri = examples_uri
     examples.split_names = json.dumps([data.SPLIT])

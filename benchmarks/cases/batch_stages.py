@@ -1,6 +1,6 @@
 """Where BatchPredictor's time goes: each stage of its per-batch work, alone, without Beam.
 
-    .venv/bin/python -m benchmarks.cases.batch_stages --n 200000
+    .venv-legacy/bin/python -m benchmarks.cases.batch_stages --n 200000
 
 Runs the same code BatchPredictor's DoFns and sink run, in a plain loop over the same files:
 read (`_ReadBatchesFn`), predict (`SignatureRunner.run`), encode PredictionLogs

@@ -1,6 +1,6 @@
 """`sme run` end to end on the small model, split into orchestration and work; one result line.
 
-    .venv/bin/python -m benchmarks.cases.pipeline_overhead [--train-steps 100]
+    .venv-legacy/bin/python -m benchmarks.cases.pipeline_overhead [--train-steps 100]
 
 Runs the `sme run` command (the click entry point, in this process) on dnn_classifier_seed and
 its TFRecord rows, twice into the same output directory: the first run executes every stage,

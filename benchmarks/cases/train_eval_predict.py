@@ -1,6 +1,6 @@
 """One run of one implementation's train, evaluate or predict; prints one result line.
 
-    .venv/bin/python -m benchmarks.cases.train_eval_predict --impl ours --model wide --what train
+    .venv-legacy/bin/python -m benchmarks.cases.train_eval_predict --impl ours --model wide --what train
     .venv-reference/bin/python -m benchmarks.cases.train_eval_predict --impl original ...
 
 `ours` is `savedmodel_estimator.SavedModelEstimator` (any environment); `original` is the real one
