@@ -11,7 +11,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from savedmodel_estimator import evaluation, exporting, training
+from savedmodel_estimator import evaluation, exporting, training, variables
 from savedmodel_estimator.errors import ModeNotAvailableError, SavedModelFormatError
 from savedmodel_estimator.graph_import import ModeGraph, import_mode_graph
 from savedmodel_estimator.input_fn import (
@@ -158,9 +158,15 @@ class SavedModelEstimator:
         return [name for name, _ in tf.train.list_variables(self._model_dir)]
 
     def get_variable_value(self, name: str) -> Any:
-        """The value (a numpy array) of variable `name` in the latest checkpoint of `model_dir`."""
-        self._require_checkpoint()
-        return tf.train.load_variable(self._model_dir, name)
+        """The value (a numpy array) of variable `name` in the latest checkpoint of `model_dir`.
+
+        A partitioned variable reads whole, its slices joined, and so does each optimizer slot
+        of one, also where a V1 optimizer saved the slot of every part under a name of its own
+        (`<var>/t_0/Adam`: the whole slot, which the original could not read; see
+        `savedmodel_estimator.variables`).
+        """
+        checkpoint = self._require_checkpoint()
+        return variables.read_variable(checkpoint, name, self._reader.saved_model.meta_graphs)
 
     def eval_dir(self, name: str | None = None) -> str:
         """Where evaluation summaries go: `model_dir/eval` or `model_dir/eval_<name>`."""

@@ -88,7 +88,16 @@ class Compare:
         names = pair.theirs.get_variable_names()
         assert pair.ours.get_variable_names() == names
         for name in names:
-            theirs, ours = pair.both(lambda est, name=name: est.get_variable_value(name))
+            ours = pair.ours.get_variable_value(name)  # every listed name reads with ours
+            try:
+                theirs = pair.theirs.get_variable_value(name)
+            except ValueError as err:
+                # The original cannot read a V1 partitioned variable's slot parts (each part's
+                # slot is saved under its own name with the full shape): ours joins the slices,
+                # checked against the checkpoint's own slices in test_partitioned_variables.py.
+                if 'Does not have sufficient slices for partitioned tensor' not in str(err):
+                    raise
+                continue
             self.values(theirs, ours, f'variable {name!r}')
 
     def global_step(self, pair: Pair, expected: int) -> None:
