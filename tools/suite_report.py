@@ -22,6 +22,20 @@ LANES = ROOT / 'tests' / '.lanes'
 EXPECTED = ROOT / 'tests' / 'suites.json'
 
 
+def _matches(path: str, pattern: str) -> bool:
+    """A glob relative to ROOT; '@marked:NAME': a file that applies `pytest.mark.NAME` to some
+    test; '@module-marked:NAME': a file whose `pytestmark` line applies it to every test."""
+    kind, _, mark = pattern.partition(':')
+    if kind == '@marked':
+        return f'pytest.mark.{mark}' in (ROOT / path).read_text()
+    if kind == '@module-marked':
+        lines = (ROOT / path).read_text().splitlines()
+        return any(
+            line.startswith('pytestmark') and f'pytest.mark.{mark}' in line for line in lines
+        )
+    return fnmatch.fnmatch(path, pattern)
+
+
 def test_files(patterns: list[str]) -> list[str]:
     """The test files on disk that the patterns name ('!pattern' excludes), relative to ROOT."""
     everything = sorted(str(p.relative_to(ROOT)) for p in (ROOT / 'tests').rglob('test_*.py'))
@@ -30,8 +44,7 @@ def test_files(patterns: list[str]) -> list[str]:
     return [
         path
         for path in everything
-        if any(fnmatch.fnmatch(path, p) for p in wanted)
-        and not any(fnmatch.fnmatch(path, p) for p in unwanted)
+        if any(_matches(path, p) for p in wanted) and not any(_matches(path, p) for p in unwanted)
     ]
 
 
@@ -50,7 +63,9 @@ def check(suite: str, expected: dict) -> tuple[str, list[str]]:
     outcomes = json.loads(outcomes_path.read_text())['outcomes']
     passed = [node for node, outcome in outcomes.items() if outcome == 'passed']
     if len(passed) < expected['min_passed']:
-        problems.append(f'{len(passed)} tests passed, fewer than the {expected["min_passed"]} it must run')
+        problems.append(
+            f'{len(passed)} tests passed, fewer than the {expected["min_passed"]} it must run'
+        )
     passed_files = {node.split('::', 1)[0] for node in passed}
     missing = [path for path in test_files(expected['files']) if path not in passed_files]
     problems += [f'{path}: no test passed (not collected?)' for path in missing]
