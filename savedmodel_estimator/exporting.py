@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from savedmodel_estimator import _tf_internal as internal
 from savedmodel_estimator.mode_keys import ALL_MODES, EXPORT_TAGS, ModeKeys
+from savedmodel_estimator.model_safety import assets
 
 # Given the mode and a receiver's features and labels, import that mode's graph (a ModeGraph).
 ImportFn = Callable[[str, Any, Any], Any]
@@ -122,8 +123,11 @@ def export_all(
             )
         builder.save(as_text)
         for dest_relative, source in (assets_extra or {}).items():
-            dest = os.path.join(
-                tf.compat.as_bytes(temp_dir), b'assets.extra', tf.compat.as_bytes(dest_relative)
+            dest = assets.asset_path(
+                os.fsdecode(temp_dir),
+                os.fsdecode(dest_relative),
+                f'assets_extra key {dest_relative!r}',
+                assets.ASSETS_EXTRA_DIR,
             )
             tf.io.gfile.makedirs(os.path.dirname(dest))
             tf.io.gfile.copy(source, dest)

@@ -1,9 +1,11 @@
-"""What an export holds, whether its graphs touch files or processes, and a hash of its content.
+"""What an export holds, whether it may be imported, and a hash of its content.
 
 * `inspect_saved_model`: a typed summary (modes, MetaGraphs, signatures, variables, global step,
   op counts), the facts a pipeline records about a model it imports.
-* `scan_ops`: the ops a model has no business running (file writes and reads outside its assets,
-  Python callbacks), like `saved_model_cli scan` with a longer denylist.
+* `scan_ops`: everything a model built elsewhere may not hold, by construction: op types outside
+  TensorFlow's reviewed allowlist, a saver that is not exactly a saver, assets outside assets/,
+  unregistered ops, devices of other processes. The scan lives in `model_safety`; this name
+  stays for its callers.
 * `content_hash`: a deterministic sha256 over every file of a directory.
 """
 
@@ -21,104 +23,32 @@ from tensorflow.core.protobuf import meta_graph_pb2
 
 from savedmodel_estimator.errors import SavedModelFormatError
 from savedmodel_estimator.mode_keys import ALL_MODES, EXPORT_TAGS, SIGNATURE_KEYS
+from savedmodel_estimator.model_safety import op_policy
+from savedmodel_estimator.model_safety.findings import Finding, UnsafeOp
+from savedmodel_estimator.model_safety.scan import scan_saved_model
 from savedmodel_estimator.saved_model_reader import SavedModelReader
+
+__all__ = [
+    'UNSAFE_OPS',
+    'Finding',
+    'MetaGraphSummary',
+    'SavedModelSummary',
+    'SignatureSummary',
+    'TensorSummary',
+    'UnsafeOp',
+    'VariableSummary',
+    'content_hash',
+    'inspect_saved_model',
+    'scan_ops',
+]
 
 PathLike = str | os.PathLike[str]
 Shape = tuple[int | None, ...] | None  # None: unknown rank; a None dimension: unknown size
 
-# Ops that read or write files, or run code outside TensorFlow, with what makes each unsafe.
+# The op types the reviewed table refuses by name, and why (the denylist this scan replaced).
 UNSAFE_OPS: dict[str, str] = {
-    # saved_model_cli scan's own list.
-    'WriteFile': 'writes a file',
-    'ReadFile': 'reads a file',
-    'PrintV2': 'can write to a file (output_stream)',
-    # Python callbacks: run whatever the process that loads the model has registered.
-    'PyFunc': 'runs a Python function',
-    'PyFuncStateless': 'runs a Python function',
-    'EagerPyFunc': 'runs a Python function',
-    # File system.
-    'MatchingFiles': 'lists files',
-    'ImmutableConst': 'memory-maps a file',
-    'FileSystemSetConfiguration': 'reconfigures a file system',
-    'InitializeTableFromTextFile': 'reads a file into a table',
-    'InitializeTableFromTextFileV2': 'reads a file into a table',
-    'Skipgram': 'reads a file',
-    'RecordInput': 'reads files',
-    'LoadAndRemapMatrix': 'reads a checkpoint',
-    'GenerateVocabRemapping': 'reads vocabulary files',
-    # Checkpoints outside the SavedModel's own saver.
-    'Save': 'writes a checkpoint',
-    'SaveV2': 'writes a checkpoint',
-    'SaveSlices': 'writes a checkpoint',
-    'MergeV2Checkpoints': 'moves and deletes checkpoint files',
-    'Restore': 'reads a checkpoint',
-    'RestoreV2': 'reads a checkpoint',
-    'RestoreSlice': 'reads a checkpoint',
-    # Readers and datasets over files.
-    **dict.fromkeys(
-        [
-            'TFRecordReader',
-            'TFRecordReaderV2',
-            'WholeFileReader',
-            'WholeFileReaderV2',
-            'TextLineReader',
-            'TextLineReaderV2',
-            'FixedLengthRecordReader',
-            'FixedLengthRecordReaderV2',
-            'LMDBReader',
-            'TFRecordDataset',
-            'TFRecordDatasetV2',
-            'TextLineDataset',
-            'FixedLengthRecordDataset',
-            'FixedLengthRecordDatasetV2',
-            'CSVDataset',
-            'CSVDatasetV2',
-            'ExperimentalCSVDataset',
-            'LMDBDataset',
-            'ExperimentalLMDBDataset',
-            'SqlDataset',
-            'ExperimentalSqlDataset',
-            'LoadDataset',
-        ],
-        'reads files',
-    ),
-    **dict.fromkeys(
-        [
-            'SaveDataset',
-            'SaveDatasetV2',
-            'SnapshotDataset',
-            'SnapshotDatasetV2',
-            'DatasetToTFRecord',
-            'ExperimentalDatasetToTFRecord',
-            'CreateSummaryFileWriter',
-            'CreateSummaryDbWriter',
-        ],
-        'writes files',
-    ),
-    **dict.fromkeys(
-        [
-            'DebugIdentity',
-            'DebugIdentityV2',
-            'DebugIdentityV3',
-            'DebugNanCount',
-            'DebugNumericSummary',
-            'DebugNumericSummaryV2',
-        ],
-        'can write debug dumps to files',
-    ),
+    op_type: category.reason for category in op_policy.REFUSED for op_type in category.names
 }
-
-# The checkpoint ops every export's saver holds: allowed inside the MetaGraph's saver scope.
-_SAVER_OPS = frozenset(
-    {'Save', 'SaveV2', 'SaveSlices', 'MergeV2Checkpoints', 'Restore', 'RestoreV2', 'RestoreSlice'}
-)
-# Ops that read the file named by one of their inputs: allowed when that input is an asset path.
-_ASSET_READERS = {
-    'ReadFile': 0,
-    'InitializeTableFromTextFile': 1,
-    'InitializeTableFromTextFileV2': 1,
-}
-_PASS_THROUGH_OPS = frozenset({'Identity', 'Snapshot', 'StopGradient'})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,28 +117,11 @@ class SavedModelSummary:
         return None
 
 
-@dataclasses.dataclass(frozen=True)
-class UnsafeOp:
-    """An op `scan_ops` flags, and where it is."""
-
-    op_type: str
-    node_name: str
-    tags: tuple[str, ...]  # of the MetaGraph that holds it
-    function: str | None = None  # the library function that holds it, if not the graph itself
-
-    @property
-    def reason(self) -> str:
-        return UNSAFE_OPS[self.op_type]
-
-    def __str__(self) -> str:
-        where = f'MetaGraph [{", ".join(self.tags)}]'
-        if self.function:
-            where += f', function {self.function!r}'
-        return f'{self.op_type} (node {self.node_name!r} in {where}: {self.reason})'
-
-
 def _reader(source: PathLike | SavedModelReader) -> SavedModelReader:
-    return source if isinstance(source, SavedModelReader) else SavedModelReader(source)
+    # Summaries never feed assets: an asset outside assets/ is the scan's to report.
+    if isinstance(source, SavedModelReader):
+        return source
+    return SavedModelReader(source, check_assets=False)
 
 
 def _dtype_name(enum: int) -> str:
@@ -301,119 +214,23 @@ def inspect_saved_model(source: PathLike | SavedModelReader) -> SavedModelSummar
     )
 
 
-def _asset_ops(meta_graph: meta_graph_pb2.MetaGraphDef) -> set[str]:
-    """The names of the ops whose outputs the loader replaces with asset paths."""
-    protos: Iterable[meta_graph_pb2.AssetFileDef] = meta_graph.asset_file_def
-    legacy = meta_graph.collection_def.get(tf.compat.v1.saved_model.ASSETS_KEY)
-    if not meta_graph.asset_file_def and legacy is not None:
-        unpacked = []
-        for value in legacy.any_list.value:
-            asset = meta_graph_pb2.AssetFileDef()
-            value.Unpack(asset)
-            unpacked.append(asset)
-        protos = unpacked
-    return {asset.tensor_info.name.split(':')[0] for asset in protos}
-
-
-def _comes_from(
-    tensor: str, targets: set[str], nodes: dict[str, tf.compat.v1.NodeDef], depth: int = 16
-) -> bool:
-    """Whether `tensor` is an output of one of `targets`, through pass-through ops only."""
-    name = _node_name(tensor)
-    for _ in range(depth):
-        if name in targets:
-            return True
-        node = nodes.get(name)
-        if node is None or node.op not in _PASS_THROUGH_OPS or not node.input:
-            return False
-        name = _node_name(node.input[0])
-    return False
-
-
-def _node_name(tensor: str) -> str:
-    """The op name of an input (`'^op'`, `'op'`, `'op:1'`)."""
-    return tensor.lstrip('^').split(':')[0]
-
-
-def _saver_ops(
-    meta_graph: meta_graph_pb2.MetaGraphDef, nodes: dict[str, tf.compat.v1.NodeDef]
-) -> set[str]:
-    """The ops of the MetaGraph's own saver: in its scope, and what its save/restore ops run.
-
-    Both conditions, so a checkpoint op merely named `save/...`, not wired into the saver the
-    loader runs, is still flagged.
-    """
-    saver = meta_graph.saver_def
-    if '/' not in saver.restore_op_name:
-        return set()
-    scope = saver.restore_op_name.rsplit('/', 1)[0] + '/'
-    pending = [_node_name(n) for n in (saver.save_tensor_name, saver.restore_op_name) if n]
-    reached: set[str] = set()
-    while pending:
-        name = pending.pop()
-        if name in reached or name not in nodes:
-            continue
-        reached.add(name)
-        pending.extend(_node_name(i) for i in nodes[name].input)
-    return {name for name in reached if name.startswith(scope)}
-
-
-def _is_allowed_in_place(
-    node: tf.compat.v1.NodeDef,
-    saver_ops: set[str],
-    assets: set[str],
-    nodes: dict[str, tf.compat.v1.NodeDef],
-) -> bool:
-    """Whether a denylisted op does what every export does: its saver's I/O, or reading assets."""
-    if node.op in _SAVER_OPS:
-        return node.name in saver_ops
-    if node.op in _ASSET_READERS:
-        index = _ASSET_READERS[node.op]
-        return len(node.input) > index and _comes_from(node.input[index], assets, nodes)
-    return False
-
-
-def _scan_meta_graph(
-    meta_graph: meta_graph_pb2.MetaGraphDef, allowed: frozenset[str]
-) -> Iterator[UnsafeOp]:
-    tags = tuple(meta_graph.meta_info_def.tags)
-    nodes = {node.name: node for node in meta_graph.graph_def.node}
-    saver_ops, assets = _saver_ops(meta_graph, nodes), _asset_ops(meta_graph)
-    for function, node in _all_nodes(meta_graph.graph_def):
-        if node.op not in UNSAFE_OPS or node.op in allowed:
-            continue
-        # Inside a function, inputs are the function's arguments: no way to tell they are assets.
-        if function is None and _is_allowed_in_place(node, saver_ops, assets, nodes):
-            continue
-        yield UnsafeOp(node.op, node.name, tags, function)
-
-
 def scan_ops(source: PathLike | SavedModelReader, allowed: Iterable[str] = ()) -> list[UnsafeOp]:
-    """The ops of every MetaGraph that read or write files or run Python, like `saved_model_cli scan`.
+    """Everything in the SavedModel a model built elsewhere may not hold, graph by graph.
 
-    Flags the op types in `UNSAFE_OPS`, except the checkpoint ops of the MetaGraph's own saver
-    (in the `save/` scope its `saver_def` names, and part of the save or restore op it names: how
-    every export restores its variables) and file
-    reads whose path is one of the SavedModel's assets (vocabulary files). The denylist is a
-    safety net, not a sandbox: a custom op loaded from a shared library can do anything.
+    See `savedmodel_estimator.model_safety.scan.scan_saved_model`: op types must be in
+    TensorFlow's reviewed allowlist (`model_safety/op_policy.py`), checkpoint ops must be
+    exactly the MetaGraph's saver, file reads must read the model's own assets, assets must stay
+    inside assets/, and nothing may be pinned to another process.
 
     Args:
         source: The SavedModel directory, or a `SavedModelReader` over it.
-        allowed: Op types not to flag, for a model known to need them.
+        allowed: Op types to accept anyway, for a model you trust.
 
     Raises:
-        ValueError: `allowed` names an op type that is not in the denylist (likely a typo).
+        ValueError: `allowed` names an op type TensorFlow does not register (likely a typo).
         SavedModelFormatError: the path is not a SavedModel.
     """
-    allowed = frozenset(allowed)
-    unknown = sorted(allowed - UNSAFE_OPS.keys())
-    if unknown:
-        raise ValueError(
-            f'Allowed op types {unknown} are not ones the scan flags; op types are case-sensitive '
-            f'(flagged: {", ".join(sorted(UNSAFE_OPS))}).'
-        )
-    reader = _reader(source)
-    return [op for mg in reader.saved_model.meta_graphs for op in _scan_meta_graph(mg, allowed)]
+    return scan_saved_model(_reader(source), allowed)
 
 
 def _files(top: str) -> Iterator[tuple[str, str]]:

@@ -11,6 +11,7 @@ from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 from savedmodel_estimator import _tf_internal as internal
 from savedmodel_estimator.errors import SavedModelFormatError
 from savedmodel_estimator.mode_keys import ALL_MODES, EXPORT_TAGS, SIGNATURE_KEYS
+from savedmodel_estimator.model_safety import assets as asset_names
 
 _PB = 'saved_model.pb'
 _PBTXT = 'saved_model.pbtxt'
@@ -65,15 +66,23 @@ class SavedModelReader:
 
     Args:
         export_dir: The SavedModel directory (any filesystem TensorFlow reads).
+        check_assets: Refuse the SavedModel if an asset of any MetaGraph names a file outside
+            its assets/ directory (TensorFlow's loader would feed that host file to the graph).
+            Only the safety scan turns it off, to report such assets with everything else.
 
     Raises:
         SavedModelFormatError: the directory is missing, holds no SavedModel, or the SavedModel
             file is corrupt.
+        AssetPathError (a SavedModelFormatError): an asset's file name leaves assets/.
     """
 
-    def __init__(self, export_dir: str | bytes | os.PathLike[str]) -> None:
+    def __init__(
+        self, export_dir: str | bytes | os.PathLike[str], *, check_assets: bool = True
+    ) -> None:
         self.export_dir = os.fsdecode(export_dir)
         self.saved_model = _read_saved_model_proto(self.export_dir)
+        if check_assets:
+            asset_names.check_asset_names(self.export_dir, list(self.saved_model.meta_graphs))
 
     @property
     def tag_sets(self) -> list[list[str]]:
@@ -128,16 +137,16 @@ class SavedModelReader:
 
         Assets are listed in the MetaGraph's `asset_file_def`, or, in exports written by the
         TF 1 builder (as Estimators did), in the `saved_model_assets` collection.
+
+        Raises:
+            AssetPathError (a SavedModelFormatError): an asset's file name leaves assets/.
         """
         meta_graph = self.meta_graph(mode)
         if meta_graph is None:
             return {}
-        assets = list(meta_graph.asset_file_def)
-        key = tf.compat.v1.saved_model.ASSETS_KEY
-        if not assets and key in meta_graph.collection_def:
-            for packed in meta_graph.collection_def[key].any_list.value:
-                asset = meta_graph_pb2.AssetFileDef()
-                packed.Unpack(asset)
-                assets.append(asset)
-        assets_dir = os.path.join(self.export_dir, 'assets')
-        return {a.tensor_info.name: os.path.join(assets_dir, a.filename) for a in assets}
+        return {
+            asset.tensor_info.name: asset_names.asset_path(
+                self.export_dir, asset.filename, asset_names.describe_asset(meta_graph, asset)
+            )
+            for asset in asset_names.asset_file_defs(meta_graph)
+        }

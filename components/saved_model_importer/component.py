@@ -17,10 +17,13 @@ class SavedModelImporter(base_component.BaseComponent):
     """Imports a SavedModel (for example a tf.estimator export) into the pipeline.
 
     The component checks the SavedModel at `source_uri` (its MetaGraphs and signatures parse, its
-    variables checkpoint reads, the `required_modes` are there, no graph holds a file-system or
-    Python op outside `allow_unsafe_ops`), then copies it whole into the `model` output. A bad
-    source fails the execution with an error naming the path and the problem, and nothing is
-    published.
+    variables checkpoint reads, the `required_modes` are there, and the safety scan accepts it:
+    every op of every graph and library function on TensorFlow's reviewed allowlist or in
+    `allow_unsafe_ops`, checkpoint ops exactly the MetaGraph's saver, assets inside assets/,
+    every op registered by TensorFlow, nothing pinned to another process; see
+    `savedmodel_estimator.model_safety`), then copies it whole into the `model` output. A bad
+    source fails the execution with an error naming the path, what was refused and where
+    (MetaGraph tags, node, function), and nothing is published.
 
     Outputs:
 
@@ -68,13 +71,14 @@ class SavedModelImporter(base_component.BaseComponent):
                 reads (`gs://`, `s3://`, `hdfs://`).
             required_modes: Modes the SavedModel must have (`train`, `eval`, `infer`); the
                 execution fails if one is missing.
-            allow_unsafe_ops: Op types the safety scan flags that this model may hold (see
-                `savedmodel_estimator.inspection.UNSAFE_OPS`), for a model you trust.
+            allow_unsafe_ops: Op types the safety scan refuses that this model may hold anyway,
+                for a model you trust (see `savedmodel_estimator/model_safety/op_policy.py`).
+                Unregistered ops, remote devices and assets outside assets/ stay refused.
             emit_schema: Also output a `Schema` inferred from the train and eval signatures.
 
         Raises:
-            ImporterParameterError (a ValueError): a mode or op type is not one the importer
-                knows.
+            ImporterParameterError (a ValueError): a mode is not an Estimator mode, or an op
+                type is not one TensorFlow registers.
         """
         # A lone string is one name, not a sequence of one-letter names.
         if isinstance(required_modes, str):

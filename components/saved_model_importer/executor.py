@@ -1,9 +1,13 @@
 """SavedModelImporter's work: validate a SavedModel, copy it into a Model artifact, record facts.
 
-Everything that can fail on the source (not a SavedModel, unreadable variables, a required mode
-missing, unsafe ops, no signature to infer a schema from) fails before anything is written. The
-copy goes to a temporary directory beside `Format-Serving/` and is renamed into place only when
-complete, so the artifact holds the whole SavedModel or nothing.
+Everything that can fail on the source (not a SavedModel, unreadable variables, anything the
+safety scan refuses, a required mode missing, no signature to infer a schema from) fails before
+anything is written. The copy goes to a temporary directory beside `Format-Serving/` and is
+renamed into place only when complete, so the artifact holds the whole SavedModel or nothing.
+
+The safety scan (`savedmodel_estimator.model_safety`) accepts a model by construction: every op
+on TensorFlow's reviewed allowlist, checkpoint ops exactly the MetaGraph's saver, assets inside
+assets/, every op registered, nothing pinned to another process.
 """
 
 from __future__ import annotations
@@ -25,15 +29,14 @@ from tfx.utils import io_utils
 from components.common import _tfx_internal, artifacts
 from components.saved_model_importer import spec
 from components.saved_model_importer.schema_inference import infer_schema
-from savedmodel_estimator.inspection import (
-    UNSAFE_OPS,
-    SavedModelSummary,
-    UnsafeOp,
-    content_hash,
-    inspect_saved_model,
-    scan_ops,
-)
+from savedmodel_estimator.inspection import SavedModelSummary, content_hash, inspect_saved_model
 from savedmodel_estimator.mode_keys import ALL_MODES, ModeKeys
+from savedmodel_estimator.model_safety.findings import Finding
+from savedmodel_estimator.model_safety.scan import (
+    UnknownOpTypeError,
+    scan_saved_model,
+    validate_allowed,
+)
 from savedmodel_estimator.saved_model_reader import SavedModelReader
 
 
@@ -61,17 +64,31 @@ class MissingModeError(ValueError):
 
 
 class UnsafeOpsError(ValueError):
-    """The SavedModel's graphs hold ops that read or write files or run Python."""
+    """The SavedModel holds what a model from outside may not (see `model_safety`).
 
-    def __init__(self, path: str, ops: list[UnsafeOp]) -> None:
+    Attributes:
+        path: The SavedModel.
+        ops: The findings (`model_safety.findings.Finding`), graph by graph.
+    """
+
+    def __init__(self, path: str, ops: list[Finding]) -> None:
         self.path, self.ops = path, ops
-        listed = '\n'.join(f'  {op}' for op in ops)
-        op_types = sorted({op.op_type for op in ops})
+        listed = '\n'.join(f'  {finding}' for finding in ops)
+        allowable = sorted({f.op_type for f in ops if f.allowable})
+        hints = []
+        if allowable:
+            hints.append(
+                'Import only models you trust; if this one needs these ops, pass '
+                f'allow_unsafe_ops={allowable} (sme import: --allow-op NAME).'
+            )
+        if any(not f.allowable for f in ops):
+            hints.append(
+                'Unregistered ops, devices of other processes and files outside the SavedModel '
+                'cannot be allowed by name: fix the export.'
+            )
         super().__init__(
-            f'SavedModel at {path!r} holds {len(ops)} op(s) a model has no business running:\n'
-            f'{listed}\n'
-            'Import only models you trust; if this one needs these ops, pass '
-            f'allow_unsafe_ops={op_types}.'
+            f'SavedModel at {path!r} was refused: {len(ops)} problem(s) a model imported '
+            f'from outside may not have:\n{listed}\n' + ' '.join(hints)
         )
 
 
@@ -123,16 +140,11 @@ def validate_modes(modes: Sequence[str]) -> tuple[str, ...]:
 
 
 def validate_allowed_ops(ops: Sequence[str]) -> tuple[str, ...]:
-    """The op types, checked to be ones the scan flags; raises ImporterParameterError otherwise."""
-    unknown = [op for op in ops if op not in UNSAFE_OPS]
-    if unknown:
-        raise ImporterParameterError(
-            spec.ALLOW_UNSAFE_OPS_KEY,
-            list(ops),
-            f'{unknown[0]!r} is not an op type the scan flags (op types are case-sensitive; '
-            f'flagged: {", ".join(sorted(UNSAFE_OPS))}).',
-        )
-    return tuple(sorted(set(ops)))
+    """The op types, checked to be registered by TensorFlow; raises ImporterParameterError."""
+    try:
+        return tuple(sorted(validate_allowed(ops)))
+    except UnknownOpTypeError as err:
+        raise ImporterParameterError(spec.ALLOW_UNSAFE_OPS_KEY, list(ops), str(err)) from err
 
 
 def _parse_list(name: str, raw: object) -> tuple[str, ...]:
@@ -199,16 +211,17 @@ def import_saved_model(
 
     Raises:
         SavedModelFormatError: the source is not a SavedModel or its variables cannot be read.
+        UnsafeOpsError: the safety scan refuses the model (and `allowed_ops` does not accept).
         MissingModeError: a required mode is missing.
-        UnsafeOpsError: a graph holds ops `scan_ops` flags that are not allowed.
         SchemaInferenceError: a schema was asked for and the signatures do not give one.
     """
-    reader = SavedModelReader(options.source_uri)
+    # Assets are checked by the scan, with everything else it refuses.
+    reader = SavedModelReader(options.source_uri, check_assets=False)
     summary = inspect_saved_model(reader)
+    findings = scan_saved_model(reader, options.allowed_ops)
+    if findings:
+        raise UnsafeOpsError(reader.export_dir, findings)
     check_required_modes(summary, options.required_modes)
-    unsafe = scan_ops(reader, options.allowed_ops)
-    if unsafe:
-        raise UnsafeOpsError(reader.export_dir, unsafe)
     schema = infer_schema(summary) if options.emit_schema else None
     if schema is not None and schema_uri is None:
         raise ImporterParameterError(

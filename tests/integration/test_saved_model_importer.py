@@ -15,6 +15,8 @@ from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx import version as tfx_version
 from tfx.types import standard_artifacts
+from unit.test_hostile_models import HOSTILE, matching  # tests/ is on sys.path (conftest.py)
+from unit.test_hostile_savers import SAVER_HOSTILE
 
 from components.common import artifacts
 from components.saved_model_importer import SavedModelImporter, executor, spec
@@ -28,6 +30,7 @@ from savedmodel_estimator.inspection import (
     content_hash,
     inspect_saved_model,
 )
+from savedmodel_estimator.model_safety.findings import Kind
 from savedmodel_estimator.saved_model_reader import SavedModelReader
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / 'data'
@@ -54,6 +57,11 @@ def _do(tmp_path, source, schema=False, **properties):
     exec_properties = {spec.SOURCE_URI_KEY: str(source), **properties}
     executor.Executor().Do({}, outputs, exec_properties)
     return model, outputs
+
+
+def _mkdir(path: pathlib.Path) -> pathlib.Path:
+    path.mkdir()
+    return path
 
 
 def _assert_nothing_published(tmp_path: pathlib.Path) -> None:
@@ -202,8 +210,9 @@ def test_unsafe_op_names_op_node_and_meta_graph(tmp_path):
     source = _with_injected_write_file(tmp_path)
     with pytest.raises(
         executor.UnsafeOpsError,
-        match=r"holds 1 op\(s\).*\n  WriteFile \(node 'leak' in MetaGraph \[serve\]: writes a file\)"
-        r"\n.*allow_unsafe_ops=\['WriteFile'\]",
+        match=r"was refused: 1 problem\(s\).*\n  WriteFile \(node 'leak' in MetaGraph \['serve'\]\): "
+        r'reads, writes, lists or maps files of the host; expected ops that touch nothing '
+        r"outside the process and the SavedModel\n.*allow_unsafe_ops=\['WriteFile'\]",
     ) as raised:
         _do(tmp_path, source)
     assert [op.op_type for op in raised.value.ops] == ['WriteFile']
@@ -214,6 +223,42 @@ def test_allowed_unsafe_op_imports(tmp_path):
     source = _with_injected_write_file(tmp_path)
     _do(tmp_path, source, allow_unsafe_ops='["WriteFile"]')
     assert (tmp_path / 'model' / artifacts.SERVING_MODEL_DIR / 'saved_model.pb').exists()
+
+
+@pytest.mark.parametrize('hostile', HOSTILE + SAVER_HOSTILE, ids=lambda h: h.build.__name__)
+def test_every_hostile_class_is_refused_and_nothing_is_published(tmp_path, hostile):
+    source = hostile.build(_mkdir(tmp_path / 'source'))
+    with pytest.raises(executor.UnsafeOpsError) as raised:
+        _do(tmp_path, source)
+    (finding, *_) = matching(raised.value.ops, hostile)
+    assert f'  {finding}\n' in str(raised.value)
+    assert str(raised.value).startswith(f'SavedModel at {str(source)!r} was refused')
+    _assert_nothing_published(tmp_path)
+
+
+def test_what_no_name_can_allow_says_so(tmp_path):
+    (hostile,) = [h for h in HOSTILE if h.kind is Kind.UNREGISTERED and not h.function]
+    with pytest.raises(executor.UnsafeOpsError, match='cannot be allowed by name: fix the export'):
+        _do(tmp_path, hostile.build(_mkdir(tmp_path / 'source')))
+    _assert_nothing_published(tmp_path)
+
+
+def test_sme_import_names_the_meta_graph_tags_of_what_it_refuses(tmp_path):
+    # The message goes through a rich console: tags written [serve] were read as markup and
+    # vanished ("in MetaGraph :"); written ['serve'] they survive.
+    from click.testing import CliRunner
+
+    from pipelines.cli import main
+
+    (hostile,) = [h for h in HOSTILE if h.kind is Kind.UNREGISTERED and not h.function]
+    source = hostile.build(_mkdir(tmp_path / 'source'))
+    result = CliRunner().invoke(main, ['import', str(source), '--out', str(tmp_path / 'model')])
+    assert result.exit_code == 2
+    assert (
+        "MyCustomOp (node 'dnn/zero_fraction/cond/Identity' in MetaGraph ['serve']): no op of "
+        'this type is registered' in ' '.join(result.output.split())
+    )
+    _assert_nothing_published(tmp_path)
 
 
 def test_schema_from_a_predict_only_export(tmp_path):
@@ -273,7 +318,10 @@ def test_missing_source_uri(tmp_path):
         ),
         ({spec.REQUIRED_MODES_KEY: '["train"'}, r'required_modes=.*expected a JSON list'),
         ({spec.REQUIRED_MODES_KEY: '[1]'}, r'expected a list of strings'),
-        ({spec.ALLOW_UNSAFE_OPS_KEY: 'pyfunc'}, r"'pyfunc' is not an op type the scan flags"),
+        (
+            {spec.ALLOW_UNSAFE_OPS_KEY: 'pyfunc'},
+            r"'pyfunc' is not an op type TensorFlow .* registers .*did you mean 'PyFunc'\?",
+        ),
     ],
 )
 def test_bad_parameters(tmp_path, properties, match):

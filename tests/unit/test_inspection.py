@@ -1,4 +1,7 @@
-"""inspect_saved_model, scan_ops and content_hash on the golden exports and on tiny graphs."""
+"""inspect_saved_model, scan_ops and content_hash on the golden exports and on tiny graphs.
+
+The scan's hostile classes are in test_hostile_models.py, its op table in test_op_policy.py.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ from savedmodel_estimator.inspection import (
     inspect_saved_model,
     scan_ops,
 )
+from savedmodel_estimator.model_safety import op_policy
+from savedmodel_estimator.model_safety.findings import describe_tags
 
 pytestmark = pytest.mark.core
 
@@ -25,6 +30,7 @@ DATA = pathlib.Path(__file__).resolve().parents[1] / 'data'
 EXPORTS = DATA / 'estimator_exports'
 SEED = EXPORTS / 'dnn_classifier_seed'
 ALL_FIXTURES = sorted(DATA.glob('*/*/saved_model'))
+HEADS = ('binary', 'multiclass', 'regressor')
 
 
 def _reference(model: pathlib.Path) -> dict:
@@ -93,7 +99,8 @@ def test_not_a_saved_model_is_a_format_error(tmp_path):
         inspect_saved_model(tmp_path)
 
 
-# scan_ops on the golden exports: their savers and asset reads are not flagged.
+# scan_ops on every benign export (estimator_exports, upstream_suite, canned_exports): their
+# savers and asset reads are accepted, every other op is on the allowlist.
 
 
 @pytest.mark.parametrize('path', ALL_FIXTURES, ids=lambda p: p.parent.name)
@@ -101,9 +108,16 @@ def test_no_fixture_export_is_flagged(path):
     assert scan_ops(path) == []
 
 
+def test_the_benign_exports_cover_every_canned_family_and_the_upstream_suite():
+    names = {p.parent.name for p in ALL_FIXTURES}
+    canned = {f'{f}_{h}' for f in ('dnn', 'linear', 'dnn_linear') for h in HEADS}
+    assert canned | {'dnn_classifier_seed', 'assets', 'saveable_resources'} <= names
+    assert len(ALL_FIXTURES) >= 26
+
+
 def test_fixture_checkpoint_ops_are_the_savers_own():
-    # The seed export holds SaveV2/RestoreV2 in every MetaGraph: the scan skips them because
-    # they are in the scope the saver_def names, not because it misses them.
+    # The seed export holds SaveV2/RestoreV2 in every MetaGraph: the scan accepts them because
+    # they are exactly the saver its saver_def names, not because it misses them.
     summary = inspect_saved_model(SEED / 'saved_model')
     assert all(mg.op_counts.get('RestoreV2') for mg in summary.meta_graphs)
 
@@ -149,7 +163,10 @@ def test_write_file_is_flagged_naming_op_node_and_meta_graph(tmp_path):
         'leak',
         ('serve', 'gpu'),
     )
-    assert str(unsafe) == "WriteFile (node 'leak' in MetaGraph [serve, gpu]: writes a file)"
+    assert str(unsafe) == (
+        "WriteFile (node 'leak' in MetaGraph ['serve', 'gpu']): reads, writes, lists or maps "
+        'files of the host; expected ops that touch nothing outside the process and the SavedModel'
+    )
 
 
 def test_py_func_is_flagged(tmp_path):
@@ -161,7 +178,7 @@ def test_py_func_is_flagged(tmp_path):
     assert unsafe.op_type == 'PyFunc'
     assert unsafe.node_name.startswith('callback')
     assert unsafe.tags == ('serve',)
-    assert 'runs a Python function' in str(unsafe)
+    assert 'runs code that is not a TensorFlow kernel' in str(unsafe)
 
 
 def test_allowed_ops_are_not_flagged(tmp_path):
@@ -173,7 +190,9 @@ def test_allowed_ops_are_not_flagged(tmp_path):
 
 def test_allowing_an_op_the_scan_does_not_flag_is_an_error(tmp_path):
     path = _export(tmp_path, lambda: {'y': tf.constant(1.0)})
-    with pytest.raises(ValueError, match=r"\['pyfunc'\] are not ones the scan flags"):
+    with pytest.raises(
+        ValueError, match=r"'pyfunc' is not an op type TensorFlow .*did you mean 'PyFunc'\?"
+    ):
         scan_ops(path, allowed=['pyfunc'])
 
 
@@ -214,6 +233,9 @@ def test_checkpoint_ops_outside_the_saver_scope_are_flagged(tmp_path):
 
     (unsafe,) = scan_ops(_export(tmp_path, build))
     assert (unsafe.op_type, unsafe.node_name) == ('SaveV2', 'exfiltrate/SaveV2')
+    assert "not part of the MetaGraph saver (saver_def restore op 'save/restore_all')" in str(
+        unsafe
+    )
 
 
 def test_checkpoint_ops_named_like_the_saver_but_not_wired_into_it_are_flagged(tmp_path):
@@ -248,9 +270,17 @@ def test_unsafe_op_in_a_function_names_the_function(tmp_path):
     assert f'function {unsafe.function!r}' in str(unsafe)
 
 
-def test_denylist_has_saved_model_cli_scan_ops_and_reasons():
-    assert {'WriteFile', 'ReadFile', 'PrintV2', 'PyFunc', 'MatchingFiles'} <= UNSAFE_OPS.keys()
+def test_the_refused_op_types_keep_saved_model_cli_scans_and_give_reasons():
+    assert {'WriteFile', 'ReadFile', 'PyFunc', 'MatchingFiles'} <= UNSAFE_OPS.keys()
     assert all(UNSAFE_OPS.values())
+    # PrintV2 is refused only when it prints to a file (its output_stream attribute).
+    assert 'PrintV2' not in UNSAFE_OPS
+    assert 'output_stream' in op_policy.ATTRIBUTE_RULES['PrintV2'].attr
+
+
+def test_a_meta_graph_without_tags_is_still_named():
+    assert describe_tags(()) == 'MetaGraph [] (no tags)'
+    assert describe_tags(('serve', 'gpu')) == "MetaGraph ['serve', 'gpu']"
 
 
 # content_hash
