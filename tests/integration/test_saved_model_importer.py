@@ -130,7 +130,12 @@ def test_every_all_modes_fixture_imports(tmp_path, name):
     model, _ = _do(tmp_path, EXPORTS / name / 'saved_model', required_modes='train,eval,infer')
     imported = tmp_path / 'model' / artifacts.SERVING_MODEL_DIR
     assert content_hash(imported) == content_hash(EXPORTS / name / 'saved_model')
-    assert model.get_int_custom_property(artifacts.GLOBAL_STEP_PROPERTY) > 0
+    reference = json.loads((EXPORTS / name / 'reference.json').read_text())
+    # The step the real SavedModelEstimator read from the export (80, 100 and 32).
+    assert (
+        model.get_int_custom_property(artifacts.GLOBAL_STEP_PROPERTY)
+        == reference['saved_model_estimator']['global_step_before_train']
+    )
 
 
 def test_predict_only_export_imports_without_required_modes(tmp_path):
