@@ -27,7 +27,7 @@ def _stage_copies(workdir: pathlib.Path) -> None:
     """The Dockerfile's COPY lines (but the lock, installed already), relative to its WORKDIR."""
     ignore = shutil.ignore_patterns('__pycache__', '*.pyc')
     for sources, destination in copies():
-        if sources == ['requirements/main.lock']:
+        if sources == ['requirements/']:  # the locks: installed in this environment already
             continue
         for source in sources:
             target = workdir / destination
