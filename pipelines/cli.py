@@ -442,5 +442,9 @@ from pipelines.cli_compile import compile_command  # noqa: E402
 
 main.add_command(compile_command)
 
+from pipelines.migrate_command import migrate_command  # noqa: E402
+
+main.add_command(migrate_command)
+
 if __name__ == '__main__':
     main()

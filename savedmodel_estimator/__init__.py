@@ -6,13 +6,16 @@ Train further, evaluate with their own eval graph, predict with and re-export th
 
 from savedmodel_estimator.errors import ModeNotAvailableError, SavedModelFormatError
 from savedmodel_estimator.estimator import SavedModelEstimator
+from savedmodel_estimator.migration import MigrationError, migrate
 from savedmodel_estimator.mode_keys import ModeKeys
 from savedmodel_estimator.run_config import RunConfig
 
 __all__ = [
+    'MigrationError',
     'ModeKeys',
     'ModeNotAvailableError',
     'RunConfig',
     'SavedModelEstimator',
     'SavedModelFormatError',
+    'migrate',
 ]
