@@ -6,9 +6,9 @@ sme compile --target vertex --image IMAGE --out pipeline.json --config run.json 
 
 from __future__ import annotations
 
-import sys
-
 import click
+
+from pipelines.cli_common import config_option, fail
 
 
 @click.command(name='compile')
@@ -22,12 +22,7 @@ import click
     type=click.Path(dir_okay=False),
     help='.json: the PipelineJob (Vertex); .yaml: the PipelineSpec (KFP upload).',
 )
-@click.option(
-    '--config',
-    'config_file',
-    type=click.Path(exists=True, dir_okay=False),
-    help='JSON or YAML settings (schemas/pipeline_config.schema.json); flags override.',
-)
+@config_option
 @click.option('--saved-model', help='The Estimator export, as the tasks reach it (gs://...).')
 @click.option('--data', help='Directory of train* and eval* files, as the tasks reach it.')
 @click.option('--data-format', type=click.Choice(['csv', 'tfrecord']))
@@ -70,7 +65,7 @@ def compile_command(
     try:
         values = PipelineConfig.from_file_and_flags(config_file, flags, 'sme compile')
     except ConfigError as err:
-        _fail(str(err))
+        fail(str(err))
         return
     try:
         config = PipelineConfig.from_dict(values, source='sme compile')
@@ -83,7 +78,7 @@ def compile_command(
             beam_pipeline_args=list(beam_args) if beam_args else None,
         )
     except (ConfigError, CompileError) as err:
-        _fail(str(err))
+        fail(str(err))
         return
     spec = job['pipelineSpec']
     click.echo(
@@ -91,8 +86,3 @@ def compile_command(
         f'{len(spec["root"]["dag"]["tasks"])} tasks, schema {spec["schemaVersion"]}, '
         f'image {image}, pipeline root {job["runtimeConfig"]["gcsOutputDirectory"]}.'
     )
-
-
-def _fail(message: str) -> None:
-    click.echo(f'error: {message}', err=True)
-    sys.exit(2)

@@ -31,6 +31,12 @@ class PipelineConfig:
     train_steps: int = 100
     batch_size: int = 32
     shuffle_buffer: int = 0
+    # Checkpoint cadence of ContinueTrainer (None: the core's, every 600 s, 5 kept). A rerun
+    # after a crash resumes from the last checkpoint, so this bounds the work a crash loses.
+    save_checkpoints_steps: int | None = None
+    save_checkpoints_secs: int | None = None
+    keep_checkpoint_max: int | None = None
+    allow_non_finite: bool = False
     metric_thresholds: dict[str, Any] = dataclasses.field(default_factory=dict)
     predict_splits: list[str] = dataclasses.field(default_factory=lambda: ['eval'])
     max_batch_size: int = 1024
@@ -55,6 +61,25 @@ class PipelineConfig:
     def metadata_file(self) -> str:
         return self.metadata_path or str(pathlib.Path(self.output_dir) / 'metadata.sqlite')
 
+    def __post_init__(self) -> None:
+        if self.save_checkpoints_steps is not None and self.save_checkpoints_secs is not None:
+            raise ConfigError(
+                'save_checkpoints_steps and save_checkpoints_secs are both set '
+                f'({self.save_checkpoints_steps} steps, {self.save_checkpoints_secs} s): give one.'
+            )
+
+    @property
+    def split_patterns(self) -> dict[str, str]:
+        """`{split: glob}` of the data files, relative to `data`, as ExampleGen reads them.
+
+        CSV globs get a `.csv` suffix unless they have one: `train*` reads `train*.csv`.
+        """
+        suffix = '.csv' if self.resolved_data_format == 'csv' else ''
+        return {
+            split: glob if not suffix or glob.endswith(suffix) else glob + suffix
+            for split, glob in (('train', self.train_pattern), ('eval', self.eval_pattern))
+        }
+
     @property
     def resolved_data_format(self) -> str:
         if self.data_format != 'auto':
@@ -62,8 +87,11 @@ class PipelineConfig:
         data = pathlib.Path(self.data)
         return (
             'csv'
-            if any(data.glob(self.train_pattern + '.csv'))
-            or any(p.suffix == '.csv' for p in data.glob(self.train_pattern))
+            if any(
+                any(data.glob(pattern + '.csv'))
+                or any(p.suffix == '.csv' for p in data.glob(pattern))
+                for pattern in (self.train_pattern, self.eval_pattern)
+            )
             else 'tfrecord'
         )
 
@@ -84,7 +112,10 @@ class PipelineConfig:
             if 'password' in error.absolute_path:  # the message would quote the password
                 message = f'expected a {error.schema.get("type", "valid value")} (value not shown)'
             raise ConfigError(f'{source}: {where}: {message}.')
-        return cls(**values)
+        try:
+            return cls(**values)
+        except ConfigError as err:
+            raise ConfigError(f'{source}: {err}') from None
 
     @classmethod
     def from_file(cls, path: str | pathlib.Path) -> PipelineConfig:

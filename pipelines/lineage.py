@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from ml_metadata import metadata_store
@@ -75,3 +76,40 @@ def custom_property(artifact: metadata_store_pb2.Artifact, name: str) -> Any:
     value = artifact.custom_properties[name]
     kind = value.WhichOneof('value')
     return getattr(value, kind) if kind else None
+
+
+def run_stage_states(
+    store: metadata_store.MetadataStore,
+    pipeline_name: str,
+    node_ids: Sequence[str],
+    started_ms: int,
+) -> dict[str, str]:
+    """Each node's state in the pipeline run that began at or after `started_ms`.
+
+    The run is the earliest `pipeline_run` context of the pipeline created since then (TFX's
+    local runner makes one per run); a node without an execution in it is 'NOT RUN'. Unlike
+    `latest_stage_run`, this never reads another run's executions as this run's.
+    """
+    pipeline = store.get_context_by_type_and_name('pipeline', pipeline_name)
+    runs = []
+    if pipeline is not None:
+        run_type = store.get_context_type('pipeline_run').id
+        runs = [
+            c
+            for c in store.get_children_contexts_by_context(pipeline.id)
+            if c.type_id == run_type and c.create_time_since_epoch >= started_ms
+        ]
+    if not runs:
+        return {node_id: 'NOT RUN' for node_id in node_ids}
+    run = min(runs, key=lambda c: (c.create_time_since_epoch, c.id))
+    in_run = {e.id: e for e in store.get_executions_by_context(run.id)}
+    states = {}
+    for node_id in node_ids:
+        context = store.get_context_by_type_and_name('node', f'{pipeline_name}.{node_id}')
+        ids = [] if context is None else [e.id for e in store.get_executions_by_context(context.id)]
+        mine = [in_run[i] for i in ids if i in in_run]
+        latest = max(mine, key=lambda e: (e.create_time_since_epoch, e.id)) if mine else None
+        states[node_id] = (
+            _STATE_NAMES.get(latest.last_known_state, 'UNKNOWN') if latest else 'NOT RUN'
+        )
+    return states

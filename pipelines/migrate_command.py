@@ -8,21 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 import click
 
+from pipelines.cli_common import EXIT_BAD_INPUT, EXIT_FAILED, fail
+
 if TYPE_CHECKING:
     from savedmodel_estimator.migration import MigrationResult
-
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f'error: {message}', err=True)
-    sys.exit(code)
 
 
 def _summary(result: MigrationResult) -> str:
@@ -65,9 +58,9 @@ def migrate_command(export: str, out: str, label_keys: tuple[str, ...], as_json:
     try:
         result = migrate(export, out, label_keys=list(label_keys) or None)
     except (MigrationError, SavedModelFormatError, FileExistsError) as err:
-        _fail(str(err), EXIT_BAD_INPUT)
+        fail(str(err), EXIT_BAD_INPUT)
     except Exception as err:  # reported, not a traceback: the command's contract
-        _fail(f'migrating {export!r} failed: {type(err).__name__}: {err}', EXIT_FAILED)
+        fail(f'migrating {export!r} failed: {type(err).__name__}: {err}', EXIT_FAILED)
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(result), indent=2, sort_keys=True))
     else:

@@ -18,12 +18,16 @@ from tfx.types import standard_artifacts
 
 from components.batch_predictor import executor as predictor_executor
 from components.batch_predictor import spec as predictor_spec
+from components.common import artifacts, example_inputs, finite_values
 from components.continue_trainer import executor as trainer_executor
 from components.continue_trainer import spec as trainer_spec
 from components.estimator_evaluator import executor as evaluator_executor
 from components.estimator_evaluator import spec as evaluator_spec
 from components.saved_model_importer import executor as importer_executor
 from components.saved_model_importer import spec as importer_spec
+from savedmodel_estimator.mode_keys import ModeKeys
+from savedmodel_estimator.saved_model_reader import SavedModelReader
+from savedmodel_estimator.tf_example_inputs import signature_columns
 
 
 def _artifact(artifact_type: Any, uri: str) -> Any:
@@ -123,10 +127,20 @@ def run_evaluate(
     metric_thresholds: str | None = None,
     eval_splits: Sequence[str] = ('eval',),
     batch_size: int | None = None,
+    allow_non_finite: bool = False,
 ) -> dict:
+    """Evaluates; unless `allow_non_finite`, first refuses NaN or infinite values in the data.
+
+    Raises:
+        NonFiniteValueError: (a ValueError) naming the file, record and feature.
+    """
+    model_artifact = _artifact(standard_artifacts.Model, model)
+    examples_in = examples_artifact(examples)
+    if not allow_non_finite:
+        _check_finite_eval_data(model_artifact, examples_in, eval_splits)
     inputs = {
-        evaluator_spec.MODEL_KEY: [_artifact(standard_artifacts.Model, model)],
-        evaluator_spec.EXAMPLES_KEY: [examples_artifact(examples)],
+        evaluator_spec.MODEL_KEY: [model_artifact],
+        evaluator_spec.EXAMPLES_KEY: [examples_in],
     }
     if baseline:
         inputs[evaluator_spec.BASELINE_MODEL_KEY] = [_artifact(standard_artifacts.Model, baseline)]
@@ -141,6 +155,20 @@ def run_evaluate(
         props[evaluator_spec.BATCH_SIZE_KEY] = batch_size
     evaluator_executor.Executor().Do(inputs, outputs, props)
     return {key: properties(artifacts[0]) for key, artifacts in outputs.items()}
+
+
+def _check_finite_eval_data(model: Any, examples: Any, splits: Sequence[str]) -> None:
+    """Scans every record of the splits for NaN or infinity in what the eval graph reads.
+
+    EstimatorEvaluator itself checks the records' kinds, not their values; a NaN would make
+    every metric NaN.
+    """
+    signature = SavedModelReader(artifacts.model_path(model)).signature(ModeKeys.EVAL)
+    if signature is None:
+        return  # the evaluator reports the missing eval graph
+    files = example_inputs.split_files(examples, splits)
+    columns = example_inputs.check_examples(files, signature_columns(signature, 'eval'), 'eval')
+    finite_values.check_finite(files, columns, 'eval', 'pass --allow-non-finite')
 
 
 def run_predict(

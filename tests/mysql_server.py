@@ -138,15 +138,112 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-def _stop(server: subprocess.Popen) -> None:
-    if server.poll() is not None:
-        return
-    server.send_signal(signal.SIGTERM)
+class ServerProcess:
+    """The `mariadbd` process of a data directory: started, stopped, and started again.
+
+    A restart keeps the data directory, the port and the socket, so clients reconnect to the
+    same server (as after a database host's restart).
+    """
+
+    def __init__(self, data: pathlib.Path, log: pathlib.Path, port: int) -> None:
+        self.data, self.log, self.port = data, log, port
+        self.socket = data / 'mysqld.sock'
+        self.popen: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.popen is not None
+        return self.popen.pid
+
+    def start(self) -> None:
+        """Starts the server and waits until it answers.
+
+        Raises:
+            MariaDBUnavailableError: it exited or did not answer in time.
+        """
+        self.popen = subprocess.Popen(
+            [
+                program(SERVER_BINARY),
+                '--no-defaults',
+                f'--user={_os_user()}',
+                f'--datadir={self.data}',
+                f'--socket={self.socket}',
+                f'--port={self.port}',
+                '--bind-address=127.0.0.1',
+                '--skip-name-resolve',
+                f'--log-error={self.log}',
+                f'--pid-file={self.data / "mysqld.pid"}',
+                # A test database is tiny; leave memory to the tests.
+                '--innodb-buffer-pool-size=32M',
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if sys.platform == 'linux' else None,
+        )
+        _wait_until_up(self.popen, self.socket, self.log)
+
+    def stop(self, signum: int = signal.SIGTERM) -> None:
+        """Stops the server (SIGTERM: a clean shutdown; SIGKILL: a crash) and waits for it."""
+        server = self.popen
+        if server is None or server.poll() is not None:
+            return
+        server.send_signal(signum)
+        try:
+            server.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=STOP_TIMEOUT_S)
+
+
+@contextlib.contextmanager
+def mariadb_server(
+    base_dir: pathlib.Path, database: str = 'mlmd', user: str = 'sme'
+) -> Iterator[tuple[MariaDB, ServerProcess]]:
+    """Like `running_mariadb`, also yielding the server process, to stop and start it again."""
+    install_db, client = program('mariadb-install-db'), program('mariadb')
+    program(SERVER_BINARY)
+    data = base_dir / 'data'
+    process = ServerProcess(data, base_dir / 'mariadbd.log', free_port())
+    if len(str(process.socket)) > 100:  # the limit of a Unix socket path is 108 bytes
+        raise MariaDBUnavailableError(f'socket path too long for a Unix socket: {process.socket}')
+    os_user = _os_user()
+    _run(
+        [
+            install_db,
+            '--no-defaults',
+            f'--user={os_user}',
+            f'--datadir={data}',
+            '--auth-root-authentication-method=socket',
+            '--skip-test-db',
+        ],
+        'mariadb-install-db',
+    )
     try:
-        server.wait(timeout=STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(timeout=STOP_TIMEOUT_S)
+        process.start()
+        password = secrets.token_urlsafe(16)
+        statements = [f'CREATE DATABASE `{database}`']
+        for host in ('%', 'localhost'):  # 'localhost' is the Unix socket
+            statements += [
+                f"CREATE USER '{user}'@'{host}' IDENTIFIED BY '{password}'",
+                f"GRANT ALL PRIVILEGES ON `{database}`.* TO '{user}'@'{host}'",
+            ]
+        _run(
+            [
+                client,
+                '--no-defaults',
+                f'--socket={process.socket}',
+                f'--user={os_user}',
+                '-e',
+                '; '.join(statements),
+            ],
+            'creating the test database and user',
+        )
+        server = MariaDB(
+            '127.0.0.1', process.port, str(process.socket), database, user, password, process.pid
+        )
+        yield server, process
+    finally:
+        process.stop()
 
 
 @contextlib.contextmanager
@@ -161,63 +258,5 @@ def running_mariadb(
     Raises:
         MariaDBUnavailableError: MariaDB is not installed, or the server would not start.
     """
-    server_binary = program(SERVER_BINARY)
-    install_db, client = program('mariadb-install-db'), program('mariadb')
-    data = base_dir / 'data'
-    sock, log = data / 'mysqld.sock', base_dir / 'mariadbd.log'
-    if len(str(sock)) > 100:  # the limit of a Unix socket path is 108 bytes
-        raise MariaDBUnavailableError(f'socket path too long for a Unix socket: {sock}')
-    os_user = _os_user()
-    _run(
-        [
-            install_db,
-            '--no-defaults',
-            f'--user={os_user}',
-            f'--datadir={data}',
-            '--auth-root-authentication-method=socket',
-            '--skip-test-db',
-        ],
-        'mariadb-install-db',
-    )
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            server_binary,
-            '--no-defaults',
-            f'--user={os_user}',
-            f'--datadir={data}',
-            f'--socket={sock}',
-            f'--port={port}',
-            '--bind-address=127.0.0.1',
-            '--skip-name-resolve',
-            f'--log-error={log}',
-            f'--pid-file={data / "mysqld.pid"}',
-            '--innodb-buffer-pool-size=32M',  # a test database is tiny; leave memory to the tests
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent if sys.platform == 'linux' else None,
-    )
-    try:
-        _wait_until_up(server, sock, log)
-        password = secrets.token_urlsafe(16)
-        statements = [f'CREATE DATABASE `{database}`']
-        for host in ('%', 'localhost'):  # 'localhost' is the Unix socket
-            statements += [
-                f"CREATE USER '{user}'@'{host}' IDENTIFIED BY '{password}'",
-                f"GRANT ALL PRIVILEGES ON `{database}`.* TO '{user}'@'{host}'",
-            ]
-        _run(
-            [
-                client,
-                '--no-defaults',
-                f'--socket={sock}',
-                f'--user={os_user}',
-                '-e',
-                '; '.join(statements),
-            ],
-            'creating the test database and user',
-        )
-        yield MariaDB('127.0.0.1', port, str(sock), database, user, password, server.pid)
-    finally:
-        _stop(server)
+    with mariadb_server(base_dir, database, user) as (server, _):
+        yield server

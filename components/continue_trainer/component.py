@@ -62,6 +62,7 @@ class ContinueTrainer(base_component.BaseComponent):
         save_checkpoints_secs: int | None = None,
         keep_checkpoint_max: int | None = None,
         checkpoint_dir: str | None = None,
+        allow_non_finite: bool | None = None,
     ) -> None:
         """Builds the component.
 
@@ -81,6 +82,9 @@ class ContinueTrainer(base_component.BaseComponent):
             keep_checkpoint_max: How many recent checkpoints to keep (default 5).
             checkpoint_dir: A stable directory (e.g. under the pipeline root) where retried
                 executions find the checkpoints of failed ones.
+            allow_non_finite: Train on NaN or infinite float feature values. By default every
+                record is scanned first and the first such value is refused, naming the file,
+                record and feature: one of them makes the loss NaN and the model a constant.
         """
         parameters: dict[str, Any] = {
             spec.TRAIN_STEPS_KEY: train_steps,
@@ -93,6 +97,7 @@ class ContinueTrainer(base_component.BaseComponent):
             spec.SAVE_CHECKPOINTS_SECS_KEY: save_checkpoints_secs,
             spec.KEEP_CHECKPOINT_MAX_KEY: keep_checkpoint_max,
             spec.CHECKPOINT_DIR_KEY: checkpoint_dir,
+            spec.ALLOW_NON_FINITE_KEY: None if allow_non_finite is None else int(allow_non_finite),
         }
         # Unset parameters are left out, so the compiled pipeline holds only what was given.
         given = {key: value for key, value in parameters.items() if value is not None}

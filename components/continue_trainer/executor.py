@@ -53,6 +53,7 @@ def options_from_exec_properties(props: Mapping[str, Any]) -> TrainOptions:
         save_checkpoints_secs=_optional_int(props, spec.SAVE_CHECKPOINTS_SECS_KEY),
         keep_checkpoint_max=_optional_int(props, spec.KEEP_CHECKPOINT_MAX_KEY),
         checkpoint_dir=props.get(spec.CHECKPOINT_DIR_KEY) or None,
+        allow_non_finite=bool(_optional_int(props, spec.ALLOW_NON_FINITE_KEY)),
     )
 
 
@@ -113,6 +114,12 @@ class Executor(base_executor.BaseExecutor):
         start_step = training.global_step_of(reader.variables_path)
         model_dir = checkpoint_location(options, base_model, examples, start_step, model_run.uri)
         tf.compat.v1.logging.info(f'ContinueTrainer checkpoints: {model_dir}')
+        resumed_from = training.resume_step(model_dir)
+        if resumed_from is not None:
+            tf.compat.v1.logging.info(
+                f'ContinueTrainer resumes from the checkpoint at global step {resumed_from} in '
+                f'{model_dir} (the base model is at step {start_step}).'
+            )
 
         estimator = training.train(reader, files, options, model_dir, schema_path)
         destination = os.path.join(model.uri, artifacts.SERVING_MODEL_DIR)
@@ -121,6 +128,8 @@ class Executor(base_executor.BaseExecutor):
             training.copy_run(model_dir, model_run.uri)
         global_step = training.global_step_of(estimator.latest_checkpoint())
         _record(model, model_run, base_model, exported, global_step, model_dir)
+        if resumed_from is not None:
+            model_run.set_int_custom_property(spec.RESUMED_FROM_STEP_PROPERTY, resumed_from)
 
 
 def _record(

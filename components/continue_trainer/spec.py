@@ -30,6 +30,11 @@ SAVE_CHECKPOINTS_STEPS_KEY = 'save_checkpoints_steps'
 SAVE_CHECKPOINTS_SECS_KEY = 'save_checkpoints_secs'
 KEEP_CHECKPOINT_MAX_KEY = 'keep_checkpoint_max'
 CHECKPOINT_DIR_KEY = 'checkpoint_dir'
+ALLOW_NON_FINITE_KEY = 'allow_non_finite'  # 0 or 1
+
+# ModelRun custom property: the checkpoint step a retried execution resumed from (absent when
+# training started from the base model).
+RESUMED_FROM_STEP_PROPERTY = 'resumed_from_step'
 
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_TRAIN_SPLITS = ('train',)
@@ -50,6 +55,7 @@ class ContinueTrainerSpec(ComponentSpec):
         SAVE_CHECKPOINTS_SECS_KEY: ExecutionParameter(type=int, optional=True),
         KEEP_CHECKPOINT_MAX_KEY: ExecutionParameter(type=int, optional=True),
         CHECKPOINT_DIR_KEY: ExecutionParameter(type=str, optional=True),
+        ALLOW_NON_FINITE_KEY: ExecutionParameter(type=int, optional=True),
     }
     INPUTS = {  # noqa: RUF012
         BASE_MODEL_KEY: ChannelParameter(type=standard_artifacts.Model),

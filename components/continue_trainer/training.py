@@ -15,13 +15,17 @@ from typing import Any
 import tensorflow as tf
 from tensorflow.core.protobuf import meta_graph_pb2
 
-from components.common import example_inputs
+from components.common import example_inputs, finite_values
 from savedmodel_estimator import RunConfig, SavedModelEstimator
 from savedmodel_estimator.mode_keys import ModeKeys
 from savedmodel_estimator.saved_model_reader import SavedModelReader
 from savedmodel_estimator.tf_example_inputs import make_input_fn, signature_columns
 
 _GLOBAL_STEP = 'global_step'
+HOW_TO_ALLOW_NON_FINITE = (
+    'allow them explicitly (ContinueTrainer(allow_non_finite=True), `sme train '
+    '--allow-non-finite`, `sme run --allow-non-finite` or allow_non_finite in its config)'
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +42,7 @@ class TrainOptions:
     save_checkpoints_secs: int | None = None
     keep_checkpoint_max: int | None = None
     checkpoint_dir: str | None = None
+    allow_non_finite: bool = False
 
     def __post_init__(self) -> None:
         if (self.train_steps is None) == (self.max_steps is None):
@@ -112,6 +117,12 @@ def global_step_of(checkpoint: str) -> int:
     return int(tf.train.load_variable(checkpoint, _GLOBAL_STEP)) if _GLOBAL_STEP in names else 0
 
 
+def resume_step(model_dir: str) -> int | None:
+    """The global step of the latest checkpoint in `model_dir` (where training resumes), or None."""
+    latest = tf.train.latest_checkpoint(model_dir)
+    return None if latest is None else global_step_of(latest)
+
+
 def run_key(identity: Mapping[str, Any]) -> str:
     """A short stable hash of what makes two executions the same training run."""
     text = json.dumps(identity, sort_keys=True, separators=(',', ':'))
@@ -136,6 +147,8 @@ def train(
     if schema_path:
         example_inputs.check_schema(schema_path, columns, 'train')
     columns = example_inputs.check_examples(files_by_split, columns, 'train')
+    if not options.allow_non_finite:
+        finite_values.check_finite(files_by_split, columns, 'train', HOW_TO_ALLOW_NON_FINITE)
     files = [f for split_files in files_by_split.values() for f in split_files]
     start_step = global_step_of(reader.variables_path)
     target = options.target_step(start_step)

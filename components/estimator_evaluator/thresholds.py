@@ -7,9 +7,10 @@ here what it means to the TFX Evaluator. No TensorFlow or TFX here.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import jsonschema
@@ -19,6 +20,9 @@ from schemas import load_schema
 SCHEMA_NAME = 'metric_thresholds'
 HIGHER_IS_BETTER = 'higher_is_better'
 LOWER_IS_BETTER = 'lower_is_better'
+# What evaluation returns besides the exported `metrics/<name>` values.
+ALWAYS_RETURNED = ('loss', 'global_step')
+_METRIC_VALUE_SUFFIX = '/value'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +98,20 @@ def parse_thresholds(text: str) -> tuple[MetricThreshold, ...]:
     return tuple(thresholds)
 
 
+def exported_metric_names(eval_output_keys: Iterable[str]) -> list[str]:
+    """The metrics an eval signature with these output keys makes evaluation return.
+
+    `metrics/<name>` for each `metrics/<name>/value` output (as Estimator exports them), plus
+    `loss` and `global_step`, which evaluation always returns.
+    """
+    names = {
+        key[: -len(_METRIC_VALUE_SUFFIX)]
+        for key in eval_output_keys
+        if key.startswith('metrics/') and key.endswith(_METRIC_VALUE_SUFFIX)
+    }
+    return sorted({*names, *ALWAYS_RETURNED})
+
+
 def check_metric_names(
     thresholds: Sequence[MetricThreshold], exported: Sequence[str], where: str, baseline: bool
 ) -> None:
@@ -108,9 +126,11 @@ def check_metric_names(
             continue
         if threshold.metric not in exported:
             role = 'baseline model' if baseline else 'model'
+            close = difflib.get_close_matches(threshold.metric, list(exported), n=1)
+            hint = f' Did you mean {close[0]!r}?' if close else ''
             raise ValueError(
                 f'metric_thresholds names {threshold.metric!r}, which the {role} at {where!r} '
-                f'does not export. Its metrics: {sorted(exported)}.'
+                f'does not export. Its metrics: {sorted(exported)}.{hint}'
             )
 
 

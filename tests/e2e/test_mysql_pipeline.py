@@ -7,12 +7,16 @@ second time, lineage through ML Metadata's events. The server is private to the 
 
 from __future__ import annotations
 
+import contextlib
+import json
 import pathlib
+import signal
 
 import pymysql
 import pytest
 from click.testing import CliRunner
 from ml_metadata import metadata_store
+from mysql_server import MariaDBUnavailableError, mariadb_server
 from pipeline_checks import (
     STAGES,
     assert_complete_then_cached,
@@ -20,6 +24,11 @@ from pipeline_checks import (
     demo_config,
     run_twice,
 )
+from published_artifacts import (
+    assert_live_artifacts_are_complete,
+    assert_unfinished_executions_published_nothing,
+)
+from sme_process import STEP_LINE, SmeProcess
 
 from pipelines import metadata_connection
 from pipelines.cli import main
@@ -118,3 +127,50 @@ def test_sme_run_reports_a_wrong_password_before_running(mariadb, tmp_path, monk
     assert f'the password in ${PASSWORD_ENV}' in result.output
     assert 'not-the-password' not in result.output
     assert not (tmp_path / 'out').exists()
+
+
+def test_a_server_lost_mid_run_is_named_and_after_it_returns_a_rerun_completes(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server stops (SIGTERM) while ContinueTrainer trains; it is started again after."""
+    root = tmp_path_factory.mktemp('lost-server')
+    with contextlib.ExitStack() as stack:
+        try:
+            db, server = stack.enter_context(mariadb_server(tmp_path_factory.mktemp('mariadb')))
+        except MariaDBUnavailableError as err:
+            pytest.fail(str(err), pytrace=False)
+        monkeypatch.setenv(PASSWORD_ENV, db.password)
+        mysql = db.mysql_settings(password=None, password_env=PASSWORD_ENV)
+        config = demo_config(root, metadata={'mysql': mysql}, train_steps=1000)
+        settings = {k: v for k, v in vars(config).items() if v is not None}
+        (root / 'run.json').write_text(json.dumps(settings))
+
+        first = SmeProcess(['run', '--config', root / 'run.json'], cwd=root)
+        try:
+            first.wait_for(lambda line: bool(STEP_LINE.search(line)))
+            server.stop(signal.SIGTERM)
+            first_code = first.finish()
+        finally:
+            first.kill()
+        server.start()
+        # The rerun is not interrupted: it runs in this process, which has its imports.
+        second = CliRunner().invoke(main, ['run', '--config', str(root / 'run.json')])
+        store = metadata_store.MetadataStore(metadata_connection.connection_config(config))
+
+        assert first_code == 1, first.output
+        said = first.output.replace('\n', ' ')
+        assert (
+            f'Pipeline failed: Lost the ML Metadata server mysql://sme@127.0.0.1:{db.port}/mlmd '
+            'while stage ContinueTrainer ran: the server went away' in said
+        )
+        assert 'It still does not answer: Cannot reach the ML Metadata server' in said
+        assert 'Once the server is back, run the same command again' in said
+        assert 'MySQL 8.0' not in said  # ML Metadata's misleading advice is not shown
+
+        assert second.exit_code == 0, second.output
+        assert 'Cleaned up ContinueTrainer execution' in second.output
+        for stage in ('ExampleGen', 'SavedModelImporter'):
+            assert f'{stage} CACHED' in second.output
+        assert_lineage_from_the_import_to_every_output(store, config.pipeline_name)
+        assert_unfinished_executions_published_nothing(store)
+        assert assert_live_artifacts_are_complete(store) >= 7

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import tensorflow as tf
 from click.testing import CliRunner
 from golden_artifacts import EXPORTS, make_examples
 
@@ -40,6 +41,16 @@ def test_inspect_a_directory_that_is_not_a_saved_model(tmp_path):
     assert 'no saved_model.pb' in out
 
 
+def test_messages_print_brackets_as_written(tmp_path):
+    """Paths and names are printed, not parsed as rich markup ('[/bold]' once crashed the CLI)."""
+    odd = tmp_path / 'exports[/bold]' / '[red]v1'
+    odd.mkdir(parents=True)
+    code, out = sme('inspect', odd)
+    assert code == 2
+    assert f'{odd}' in out
+    assert 'no saved_model.pb' in out
+
+
 def test_each_stage_alone_on_plain_directories(tmp_path):
     examples = make_examples(tmp_path / 'examples', 'dnn_classifier_seed')
     code, out = sme(
@@ -62,9 +73,15 @@ def test_each_stage_alone_on_plain_directories(tmp_path):
         5,
         '--batch-size',
         100,
+        '--save-checkpoints-steps',
+        2,
+        '--keep-checkpoint-max',
+        10,
     )
     assert code == 0, out
     assert json.loads(out[out.index('{') :])['model']['global_step'] == 15
+    kept = tf.train.get_checkpoint_state(str(tmp_path / 'run')).all_model_checkpoint_paths
+    assert [int(path.rsplit('-', 1)[1]) for path in kept] == [10, 12, 14, 15]
 
     code, out = sme(
         'evaluate',
@@ -179,3 +196,55 @@ def test_run_config_file_errors_name_the_key(tmp_path):
     code, out = sme('run', '--config', config)
     assert code == 2
     assert "batch_size: 'big' is not of type 'integer'" in out
+
+
+DEMO = EXPORTS.parents[2] / 'examples' / 'demo'
+
+
+def demo_run_args(tmp_path) -> list:
+    return [
+        'run',
+        '--saved-model', DEMO / 'saved_model',
+        '--data', DEMO / 'data',
+        '--output-dir', tmp_path / 'out',
+    ]  # fmt: skip
+
+
+def test_run_refuses_an_output_directory_another_run_holds(tmp_path):
+    from pipelines import run_lock
+
+    with run_lock.output_dir_lock(str(tmp_path / 'out')) as lock:
+        code, out = sme(*demo_run_args(tmp_path))
+    assert code == 75, out
+    assert f"Another run is using the output directory '{tmp_path / 'out'}'" in out
+    assert f'holds its lock {lock!r}' in out
+    assert 'pass --wait-for-lock to wait here' in out
+    assert sorted(p.name for p in (tmp_path / 'out').iterdir()) == ['.sme-run.lock']
+
+
+def test_run_exits_1_when_a_stage_of_this_run_did_not_finish(tmp_path, monkeypatch):
+    """A runner that returns without running anything: every stage is NOT RUN, not exit 0."""
+    from pipelines import local_pipeline
+
+    monkeypatch.setattr(local_pipeline, 'run_local', lambda config, connection=None: None)
+    code, out = sme(*demo_run_args(tmp_path))
+    assert code == 1, out
+    assert 'error: stage ExampleGen of this run ended NOT RUN, not COMPLETE or CACHED' in out
+
+
+def test_run_takes_the_checkpoint_cadence_from_flags_and_config(tmp_path, monkeypatch):
+    from pipelines import cli_run
+
+    given = []
+    monkeypatch.setattr(cli_run, 'run_pipeline', lambda config, **_: given.append(config))
+    config = tmp_path / 'run.json'
+    config.write_text(json.dumps({'saved_model': 'm', 'data': 'd', 'keep_checkpoint_max': 3}))
+    code, out = sme('run', '--config', config, '--save-checkpoints-steps', 50)
+    assert code == 0, out
+    assert (given[0].save_checkpoints_steps, given[0].keep_checkpoint_max) == (50, 3)
+    assert given[0].save_checkpoints_secs is None
+
+    code, out = sme('run', '--config', config, '--save-checkpoints-steps', 50,
+                    '--save-checkpoints-secs', 60)  # fmt: skip
+    assert code == 2
+    assert 'save_checkpoints_steps and save_checkpoints_secs are both set (50 steps, 60 s)' in out

@@ -222,6 +222,9 @@ def test_retried_execution_resumes_from_checkpoint_dir(
 
     assert_variables(serving_dir(model), expected_linear['resumed'])
     assert model_run.get_string_custom_property(artifacts.CHECKPOINT_DIR_PROPERTY) == str(run_dir)
+    assert model_run.get_int_custom_property(spec.RESUMED_FROM_STEP_PROPERTY) == (
+        LINEAR_BASE_STEP + 3
+    )
     latest = tf.train.latest_checkpoint(model_run.uri)
     assert latest == f'{model_run.uri}/model.ckpt-{LINEAR_BASE_STEP + 6}'  # a self-contained copy
 
@@ -234,6 +237,12 @@ def _without(record: bytes, feature: str, replacement: Any = None) -> bytes:
     del example.features.feature[feature]
     if replacement is not None:
         example.features.feature[feature].CopyFrom(replacement)
+    return example.SerializeToString()
+
+
+def _with_value(record: bytes, feature: str, value: float) -> bytes:
+    example = tf.train.Example.FromString(record)
+    example.features.feature[feature].float_list.value[:] = [value]
     return example.SerializeToString()
 
 
@@ -259,6 +268,13 @@ BYTES_FEATURE = tf.train.Feature(bytes_list=tf.train.BytesList(value=[b'x']))
         ('unknown_split', r"has no split 'test' \(splits: \['train', 'eval'\]\)"),
         ('schema_type', r"Feature 'feature2' is BYTES in the schema at '.*schema.pbtxt', but"),
         ('both_step_kinds', r'needs exactly one of train_steps and max_steps'),
+        (
+            'nan_beyond_the_peek',
+            r"Feature 'feature2' in examples '.*Split-train.*' record 150 is nan: the 'train' "
+            r'data must be finite\. .* or allow them explicitly \(ContinueTrainer\('
+            r'allow_non_finite=True\)',
+        ),
+        ('inf_label', r"Feature 'label' in examples '.*Split-train.*' record 3 is -inf"),
     ],
 )
 def test_bad_input_fails_before_writing(tmp_path: pathlib.Path, case: str, match: str) -> None:
@@ -275,6 +291,10 @@ def test_bad_input_fails_before_writing(tmp_path: pathlib.Path, case: str, match
         splits['train'] = [_without(r, 'feature2', BYTES_FEATURE) for r in records]
     if case == 'empty_split':
         splits['train'] = []
+    if case == 'nan_beyond_the_peek':
+        splits['train'][150] = _with_value(records[150], 'feature2', float('nan'))
+    if case == 'inf_label':
+        splits['train'][3] = _with_value(records[3], 'label', float('-inf'))
     examples = make_examples(tmp_path / 'examples', SEED_MODEL, splits)
     split_dir = tmp_path / 'examples' / 'Split-train'
     if case == 'not_a_tfrecord':
@@ -333,6 +353,22 @@ def test_bad_record_beyond_the_peek_is_reported_with_the_files(
     assert listing(tmp_path / 'model') == []
 
 
+def test_non_finite_values_are_trained_on_only_when_allowed(tmp_path: pathlib.Path) -> None:
+    """Allowed, the NaN reaches the model: the core's NaN-loss guard is what stops it here.
+
+    A linear model, so the NaN reaches the loss (a DNN's ReLU can turn a NaN input into 0).
+    """
+    records = fixture_records(LINEAR, 'train')
+    records[10] = _with_value(records[10], 'x2', float('nan'))
+    base = make_model(tmp_path / 'base', LINEAR)
+    examples = make_examples(tmp_path / 'examples', LINEAR, {'train': records})
+    with pytest.raises(ValueError, match=r"Feature 'x2' in examples .* record 10 is nan"):
+        run(tmp_path, base, examples, train_steps=5, batch_size=20)
+    with pytest.raises(RuntimeError, match='NaN loss during training'):
+        run(tmp_path, base, examples, train_steps=5, batch_size=20, allow_non_finite=1)
+    assert listing(tmp_path / 'model') == []
+
+
 def test_failed_export_leaves_no_partial_model(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -367,6 +403,10 @@ def test_component_declares_its_parameters_and_checks_them_early() -> None:
         'train_splits': '["train"]',
     }
     assert set(trainer.outputs) == {'model', 'model_run'}
+    allowing = ContinueTrainer(
+        base_model=base, examples=examples, train_steps=10, allow_non_finite=True
+    )
+    assert allowing.exec_properties['allow_non_finite'] == 1
     with pytest.raises(ValueError, match='needs exactly one of train_steps and max_steps'):
         ContinueTrainer(base_model=base, examples=examples)
     with pytest.raises(ValueError, match='save_checkpoints_steps or save_checkpoints_secs'):

@@ -8,7 +8,7 @@ import socket
 import pytest
 from click.testing import CliRunner
 
-from pipelines import cli, metadata_connection
+from pipelines import cli, cli_run, metadata_connection
 from pipelines.config import ConfigError, PipelineConfig
 from pipelines.metadata_connection import MetadataConnectionError, MySQLSettings
 
@@ -76,8 +76,14 @@ def test_the_password_is_redacted_from_the_runners_log(caplog):
     from absl import logging as absl_logging
 
     connection = metadata_connection.connection_config(config_with(**MYSQL, password=SECRET))
-    with caplog.at_level(logging.INFO), metadata_connection.passwords_redacted_from_logs():
+    # The absl logger's own level, not only the root's: earlier tests may have lowered absl's
+    # verbosity (TFX's runners set it), and a record it drops would pass this test vacuously.
+    with (
+        caplog.at_level(logging.INFO, logger='absl'),
+        metadata_connection.passwords_redacted_from_logs(),
+    ):
         absl_logging.info('Using connection config:\n %s', connection.mysql)
+    assert 'Using connection config' in caplog.text
     assert 'password: "(not shown)"' in caplog.text
     assert SECRET not in caplog.text
 
@@ -159,7 +165,7 @@ def test_sme_run_reports_a_stopped_server_before_running(tmp_path, monkeypatch):
 def test_sme_run_flags_reach_the_config(tmp_path, monkeypatch):
     """--mysql-* override the config file's metadata.mysql key by key; --beam-arg passes through."""
     seen = []
-    monkeypatch.setattr(cli, 'run_pipeline', seen.append)
+    monkeypatch.setattr(cli_run, 'run_pipeline', lambda config, **_: seen.append(config))
     config_file = tmp_path / 'run.json'
     config_file.write_text(
         '{"saved_model": "m", "data": "d", "beam_pipeline_args": ["--direct_num_workers=1"],'
