@@ -162,7 +162,7 @@ def _settle_abandoned(config: Any, connection: Any) -> None:
 
 
 def _run_locked(config: Any, metadata_label: str) -> None:
-    from pipelines import failures, lineage, local_pipeline, metadata_connection, run_summary
+    from pipelines import failures, lineage, local_runner, metadata_connection, run_summary
     from pipelines.progress import progress_to
 
     connection = metadata_connection.connection_config(config)
@@ -172,7 +172,7 @@ def _run_locked(config: Any, metadata_label: str) -> None:
     try:
         _settle_abandoned(config, connection)
         with progress_to(lambda line: console.print(line)), failures.tracking_stages(tracker):
-            local_pipeline.run_local(config, connection)
+            local_runner.run_local(config, connection)
     except Exception as err:  # the run failed: say where, keep the traceback short
         explained = failures.explain(err, config, tracker.current)
         reason = explained or f'{type(err).__name__}: {err}'

@@ -1,6 +1,6 @@
 """The pipeline compiled for Vertex AI Pipelines and Kubeflow Pipelines v2.
 
-TFX's KubeflowV2DagRunner turns the components `create_components` wires into a PipelineJob:
+TFX's KubeflowV2DagRunner turns the pipeline `definition` builds into a PipelineJob:
 one task per component, each running the image given here with TFX's in-container entry point,
 `python -m tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor
 --executor_class_path components.<name>.executor.Executor --json_serialized_invocation_args
@@ -179,17 +179,10 @@ def compile_pipeline(
         )
     from tfx import v1 as tfx
 
-    from pipelines.local_pipeline import create_components
+    from pipelines import definition
 
-    components = create_components(config, pipeline_root=root)
-    pipeline = tfx.dsl.Pipeline(
-        pipeline_name=config.pipeline_name,
-        pipeline_root=root,
-        components=components,
-        enable_cache=config.enable_cache,
-        beam_pipeline_args=list(
-            config.beam_pipeline_args if beam_pipeline_args is None else beam_pipeline_args
-        ),
+    pipeline = definition.create_pipeline(
+        config, pipeline_root=root, beam_pipeline_args=beam_pipeline_args
     )
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
         config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from components.common import artifacts
 from pipelines import lineage
-from pipelines.local_pipeline import EVALUATOR, IMPORTER, PREDICTOR, TRAINER
+from pipelines.definition import EVALUATOR, IMPORTER, PREDICTOR, TRAINER
 
 STAGES = ('ExampleGen', IMPORTER, TRAINER, EVALUATOR, PREDICTOR)
 

@@ -10,7 +10,7 @@ from typing import Any
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from pipelines import lineage, local_pipeline, metadata_connection, run_summary
+from pipelines import lineage, local_runner, metadata_connection, run_summary
 from pipelines.config import PipelineConfig
 
 DEMO = pathlib.Path(__file__).resolve().parents[2] / 'examples' / 'demo'
@@ -39,7 +39,7 @@ def run_twice(
     connection = metadata_connection.connection_config(config)
     summaries = []
     for _ in range(2):
-        local_pipeline.run_local(config)
+        local_runner.run_local(config)
         summaries.append(
             run_summary.summarize(
                 connection, config.pipeline_name, metadata_connection.describe(config)

@@ -26,7 +26,7 @@ from tensorflow_serving.apis.prediction_log_pb2 import PredictionLog
 from tfx import v1 as tfx
 
 from components.batch_predictor.component import BatchPredictor
-from pipelines import lineage, local_pipeline, metadata_connection
+from pipelines import definition, lineage, metadata_connection
 
 pytestmark = pytest.mark.slow
 
@@ -38,15 +38,15 @@ PIPELINE = 'sme-beam-modes'
 def predict_pipeline(root: pathlib.Path, beam_args: list[str]) -> tfx.dsl.Pipeline:
     """The pipeline's own ExampleGen and importer (demo config), BatchPredictor on the import."""
     config = demo_config(root, output_dir=str(root / 'out'), beam_pipeline_args=beam_args)
-    nodes = {node.id: node for node in local_pipeline.create_components(config)}
-    example_gen, importer = nodes[local_pipeline.EXAMPLE_GEN], nodes[local_pipeline.IMPORTER]
+    nodes = {node.id: node for node in definition.create_components(config)}
+    example_gen, importer = nodes[definition.EXAMPLE_GEN], nodes[definition.IMPORTER]
     predictor = BatchPredictor(
         model=importer.outputs['model'],
         examples=example_gen.outputs['examples'],
         splits=['train', 'eval'],
         output_formats=['prediction_log', 'jsonl'],
         passthrough_features=['customer_id'],
-    ).with_id(local_pipeline.PREDICTOR)
+    ).with_id(definition.PREDICTOR)
     return tfx.dsl.Pipeline(
         pipeline_name=PIPELINE,
         pipeline_root=config.pipeline_root,
@@ -82,8 +82,8 @@ def outputs(root: pathlib.Path) -> dict[str, Any]:
             str(root / 'out' / 'metadata.sqlite')
         )
     )
-    examples = lineage.latest_stage_run(store, PIPELINE, local_pipeline.EXAMPLE_GEN)
-    inference = lineage.latest_stage_run(store, PIPELINE, local_pipeline.PREDICTOR)
+    examples = lineage.latest_stage_run(store, PIPELINE, definition.EXAMPLE_GEN)
+    inference = lineage.latest_stage_run(store, PIPELINE, definition.PREDICTOR)
     assert examples.state == inference.state == 'COMPLETE'
     examples_uri = examples.output('examples').uri
     inference_uri = inference.output('inference_result').uri

@@ -224,9 +224,9 @@ def test_run_refuses_an_output_directory_another_run_holds(tmp_path):
 
 def test_run_exits_1_when_a_stage_of_this_run_did_not_finish(tmp_path, monkeypatch):
     """A runner that returns without running anything: every stage is NOT RUN, not exit 0."""
-    from pipelines import local_pipeline
+    from pipelines import local_runner
 
-    monkeypatch.setattr(local_pipeline, 'run_local', lambda config, connection=None: None)
+    monkeypatch.setattr(local_runner, 'run_local', lambda config, connection=None: None)
     code, out = sme(*demo_run_args(tmp_path))
     assert code == 1, out
     assert 'error: stage ExampleGen of this run ended NOT RUN, not COMPLETE or CACHED' in out

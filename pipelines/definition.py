@@ -1,29 +1,28 @@
-"""The continue-training pipeline, and running it locally.
+"""The continue-training pipeline, defined once for every runner.
 
 ExampleGen (CSV or TFRecord) -> SavedModelImporter -> ContinueTrainer -> EstimatorEvaluator
-(baseline: the imported model) -> BatchPredictor (on the blessed model), run by TFX's
-LocalDagRunner with ML Metadata in SQLite (or on the MySQL server `config.metadata` names) and
-Beam's DirectRunner unless `beam_pipeline_args` say otherwise.
+(baseline: the imported model) -> BatchPredictor (on the blessed model). The runners beside this
+module run it: `local_runner` (TFX's LocalDagRunner, ML Metadata in SQLite or MySQL) and
+`kubeflow_v2` (a compiled Vertex AI / Kubeflow Pipelines spec).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from typing import Any
 
 # The modules themselves, not `tfx.v1`: that also imports TFX's Google Cloud extensions
 # (google.cloud.aiplatform), about 5 s of every `sme run`'s start-up.
 from tfx.components import CsvExampleGen, ImportExampleGen
 from tfx.orchestration import pipeline as tfx_pipeline
-from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from tfx.proto import example_gen_pb2
 
 from components.batch_predictor.component import BatchPredictor
 from components.continue_trainer.component import ContinueTrainer
 from components.estimator_evaluator.component import EstimatorEvaluator
 from components.saved_model_importer.component import SavedModelImporter
-from pipelines import metadata_connection
 from pipelines.config import PipelineConfig
 
 # Node ids, used to find each stage's outputs in ML Metadata.
@@ -97,33 +96,29 @@ def create_components(config: PipelineConfig, pipeline_root: str | None = None) 
     return [example_gen, importer, trainer, evaluator, predictor]
 
 
-def create_pipeline(config: PipelineConfig, metadata_connection_config: Any = None) -> Any:
-    """The TFX pipeline for `config`; ML Metadata where `config` says unless a connection is given.
+def create_pipeline(
+    config: PipelineConfig,
+    *,
+    pipeline_root: str | None = None,
+    metadata_connection_config: Any = None,
+    beam_pipeline_args: Sequence[str] | None = None,
+) -> Any:
+    """The TFX pipeline for `config`.
 
-    Raises:
-        ConfigError: the MySQL settings are incomplete, or the password variable is not set.
+    Args:
+        pipeline_root: where outputs go (default: the config's).
+        metadata_connection_config: ML Metadata's connection (a runner with its own store, such as
+            Kubeflow's, gives none).
+        beam_pipeline_args: every Beam stage's options (default: the config's).
     """
-    if metadata_connection_config is None:
-        metadata_connection_config = metadata_connection.connection_config(config)
+    root = _absolute(pipeline_root or config.pipeline_root)
     return tfx_pipeline.Pipeline(
         pipeline_name=config.pipeline_name,
-        pipeline_root=_absolute(config.pipeline_root),
+        pipeline_root=root,
         metadata_connection_config=metadata_connection_config,
-        components=create_components(config),
+        components=create_components(config, pipeline_root=root),
         enable_cache=config.enable_cache,
-        beam_pipeline_args=list(config.beam_pipeline_args),
+        beam_pipeline_args=list(
+            config.beam_pipeline_args if beam_pipeline_args is None else beam_pipeline_args
+        ),
     )
-
-
-def run_local(config: PipelineConfig, metadata_connection_config: Any = None) -> None:
-    """Runs the pipeline with TFX's LocalDagRunner.
-
-    Raises:
-        MetadataConnectionError: the MySQL server in `config` is unreachable or refused the login
-            (checked first when no connection is given).
-    """
-    settings = metadata_connection.mysql_settings(config)
-    if metadata_connection_config is None and settings is not None:
-        metadata_connection.check_mysql(settings)
-    with metadata_connection.passwords_redacted_from_logs():
-        LocalDagRunner().run(create_pipeline(config, metadata_connection_config))
