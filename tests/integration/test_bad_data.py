@@ -18,8 +18,8 @@ from click.testing import CliRunner
 from golden_artifacts import EXPORTS, fixture_records, make_examples, write_records
 
 from components.common import finite_values
-from pipelines import cli_run, preflight
-from pipelines.cli import main
+from pipelines import preflight
+from pipelines.cli import main, run_command
 from pipelines.config import PipelineConfig
 
 DEMO = pathlib.Path(__file__).resolve().parents[2] / 'examples' / 'demo'
@@ -85,7 +85,7 @@ def test_non_finite_values_pass_when_allowed(demo: pathlib.Path, monkeypatch) ->
         preflight.check_run(config.replace(allow_non_finite=False))
 
     given: list[PipelineConfig] = []
-    monkeypatch.setattr(cli_run, 'run_pipeline', lambda config, **_: given.append(config))
+    monkeypatch.setattr(run_command, 'run_pipeline', lambda config, **_: given.append(config))
     assert sme(*run_args(demo, '--allow-non-finite'))[0] == 0
     assert given[0].allow_non_finite is True
 

@@ -233,10 +233,10 @@ def test_run_exits_1_when_a_stage_of_this_run_did_not_finish(tmp_path, monkeypat
 
 
 def test_run_takes_the_checkpoint_cadence_from_flags_and_config(tmp_path, monkeypatch):
-    from pipelines import cli_run
+    from pipelines.cli import run_command
 
     given = []
-    monkeypatch.setattr(cli_run, 'run_pipeline', lambda config, **_: given.append(config))
+    monkeypatch.setattr(run_command, 'run_pipeline', lambda config, **_: given.append(config))
     config = tmp_path / 'run.json'
     config.write_text(json.dumps({'saved_model': 'm', 'data': 'd', 'keep_checkpoint_max': 3}))
     code, out = sme('run', '--config', config, '--save-checkpoints-steps', 50)

@@ -15,7 +15,7 @@ from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from pipelines import compiled_spec, kubeflow_v2
-from pipelines.cli_compile import compile_command
+from pipelines.cli.compile_command import compile_command
 from pipelines.config import PipelineConfig
 from pipelines.kubeflow_v2 import CompileError, compile_pipeline
 

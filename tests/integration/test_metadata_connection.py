@@ -8,7 +8,8 @@ import socket
 import pytest
 from click.testing import CliRunner
 
-from pipelines import cli, cli_run, metadata_connection
+from pipelines import cli, metadata_connection
+from pipelines.cli import run_command
 from pipelines.config import ConfigError, PipelineConfig
 from pipelines.metadata_connection import MetadataConnectionError, MySQLSettings
 
@@ -165,7 +166,7 @@ def test_sme_run_reports_a_stopped_server_before_running(tmp_path, monkeypatch):
 def test_sme_run_flags_reach_the_config(tmp_path, monkeypatch):
     """--mysql-* override the config file's metadata.mysql key by key; --beam-arg passes through."""
     seen = []
-    monkeypatch.setattr(cli_run, 'run_pipeline', lambda config, **_: seen.append(config))
+    monkeypatch.setattr(run_command, 'run_pipeline', lambda config, **_: seen.append(config))
     config_file = tmp_path / 'run.json'
     config_file.write_text(
         '{"saved_model": "m", "data": "d", "beam_pipeline_args": ["--direct_num_workers=1"],'

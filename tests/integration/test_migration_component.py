@@ -3,7 +3,7 @@
 The executor runs as TFX runs it (`Do` with Model artifacts whose SavedModel is at
 `<uri>/Format-Serving`); the migrated Model is where stock components look and says what it
 holds. The component declaration compiles to the keys the spec names; the CLI command (wired by
-pipelines/cli.py) prints what it wrote or why it refused.
+pipelines/cli/migrate_command.py) prints what it wrote or why it refused.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from components.common import artifacts
 from components.model_migrator import spec
 from components.model_migrator.component import ModelMigrator
 from components.model_migrator.executor import Executor, MigrateOptions, MigratorParameterError
-from pipelines.migrate_command import migrate_command
+from pipelines.cli.migrate_command import migrate_command
 from savedmodel_estimator.migration import MigrationError
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / 'data'

@@ -1,52 +1,20 @@
-"""`sme`: inspect an Estimator export, run the pipeline, or run one stage.
-
-sme inspect SAVED_MODEL
-sme run --saved-model DIR --data DIR [--config FILE] [--beam-arg ARG ...]   (cli_run.py)
-sme import|train|evaluate|predict ...                                       (cli_stages.py)
-sme compile --target vertex|kubeflow ...                                    (cli_compile.py)
-sme migrate --saved-model DIR --output DIR                                  (migrate_command.py)
-
-Exit statuses are listed in cli_common.py; Ctrl-C exits 130 at once (interrupts.py).
-"""
+"""`sme inspect SAVED_MODEL`: modes, signatures, variables and the ops scan of an export."""
 
 from __future__ import annotations
 
 import json
-import os
-import warnings
 
 import click
 from rich.table import Table
 
-from pipelines import cli_run, cli_stages, interrupts
-from pipelines.cli_common import console, fail
-from pipelines.cli_compile import compile_command
-from pipelines.cli_run import print_summary, run_pipeline
-from pipelines.migrate_command import migrate_command
-
-__all__ = ['main', 'print_summary', 'run_pipeline']
-
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-# ML Metadata's C++ library logs each failed reconnection to stderr, with advice about MySQL 8
-# authentication that misleads when a server simply went away; `sme run` says what happened.
-os.environ.setdefault('GLOG_minloglevel', '3')
-# Google client libraries warn at import about Python 3.10, which TFX 1.16 requires.
-warnings.filterwarnings('ignore', category=FutureWarning)
+from pipelines.cli.common import console, fail
 
 
-@click.group(context_settings={'help_option_names': ['-h', '--help']})
-@click.pass_context
-def main(ctx: click.Context) -> None:
-    """Keep SavedModels exported by tf.estimator alive: inspect, continue training, evaluate,
-    batch-predict, in ML-Metadata-tracked pipelines."""
-    ctx.call_on_close(interrupts.install(ctx.invoked_subcommand))
-
-
-@main.command()
+@click.command(name='inspect')
 @click.argument('saved_model')
 @click.option('--json', 'as_json', is_flag=True, help='Print a machine-readable summary.')
 @click.option('--allow-op', 'allowed', multiple=True, help='Op type the scan may let through.')
-def inspect(saved_model: str, as_json: bool, allowed: tuple[str, ...]) -> None:
+def inspect_command(saved_model: str, as_json: bool, allowed: tuple[str, ...]) -> None:
     """Modes, signatures, variables and an ops scan of SAVED_MODEL."""
     from savedmodel_estimator import SavedModelFormatError
     from savedmodel_estimator.inspection import inspect_saved_model, scan_ops
@@ -104,10 +72,3 @@ def inspect(saved_model: str, as_json: bool, allowed: tuple[str, ...]) -> None:
             console.print(f'  {op}')
     else:
         console.print('ops scan: nothing a model has no business running')
-
-
-for command in (cli_run.run, *cli_stages.COMMANDS, compile_command, migrate_command):
-    main.add_command(command)
-
-if __name__ == '__main__':
-    main()

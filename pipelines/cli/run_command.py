@@ -15,7 +15,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from pipelines.cli_common import (
+from pipelines.cli.common import (
     EXIT_FAILED,
     EXIT_LOCKED,
     config_option,

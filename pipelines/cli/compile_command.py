@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from pipelines.cli_common import config_option, fail
+from pipelines.cli.common import config_option, fail
 
 
 @click.command(name='compile')

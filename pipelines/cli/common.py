@@ -7,6 +7,7 @@ anything ran; 75 (EX_TEMPFAIL) another run holds the output directory; 130 inter
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from typing import Any, NoReturn
@@ -68,3 +69,23 @@ def parse_thresholds(values: tuple[str, ...]) -> dict[str, Any]:
         else:
             entry['lower_bound' if op == '>=' else 'upper_bound'] = float(value)
     return out
+
+
+def run_stage(name: str, out: str, fn: Any, *args: Any, **kwargs: Any) -> None:
+    """Runs one stage with progress lines; prints its outputs' properties as JSON.
+
+    Bad input exits 2 with its message; a full disk exits 1 naming the path.
+    """
+    from pipelines import failures
+    from pipelines.progress import progress_to
+
+    try:
+        with progress_to(lambda line: console.print(line)):
+            outputs = fn(*args, **kwargs)
+    except Exception as err:
+        if failures.is_disk_full(err):
+            fail(f'{name}: {failures.disk_full_message(err, out, None)}', EXIT_FAILED)
+        if isinstance(err, (ValueError, RuntimeError, FileNotFoundError)):
+            fail(f'{name}: {err}')
+        raise
+    click.echo(json.dumps(outputs, indent=2, sort_keys=True, default=str))

@@ -1,0 +1,5 @@
+"""`python -m pipelines.cli`, as `sme`."""
+
+from pipelines.cli import main
+
+main()

@@ -1,0 +1,54 @@
+"""`sme evaluate`: the model's own eval graph (and the baseline's); metrics and a blessing."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from pipelines.cli.common import parse_thresholds, run_stage
+
+
+@click.command()
+@click.option('--model', required=True, help='Model artifact directory or SavedModel directory.')
+@click.option('--examples', required=True, help='Directory of Split-<name>/ TFRecord folders.')
+@click.option('--out', required=True, help='ModelEvaluation directory to write.')
+@click.option('--blessing-out', required=True, help='ModelBlessing directory to write.')
+@click.option('--baseline', help='Baseline model to compare with.')
+@click.option(
+    '--threshold',
+    'thresholds',
+    multiple=True,
+    help='e.g. metrics/accuracy>=0.6, loss<=1, loss:change<=0.',
+)
+@click.option('--split', 'splits', multiple=True, help='Split(s) to evaluate on [eval].')
+@click.option('--batch-size', type=int)
+@click.option('--allow-non-finite', is_flag=True, help='Evaluate on NaN or infinite values.')
+def evaluate(
+    model: str,
+    examples: str,
+    out: str,
+    blessing_out: str,
+    baseline: str | None,
+    thresholds: tuple[str, ...],
+    splits: tuple[str, ...],
+    batch_size: int | None,
+    allow_non_finite: bool,
+) -> None:
+    """Run the model's own eval graph (and the baseline's); write metrics and a blessing."""
+    from pipelines import stages
+
+    run_stage(
+        'evaluate',
+        out,
+        stages.run_evaluate,
+        model,
+        examples,
+        out,
+        blessing_out,
+        baseline=baseline,
+        metric_thresholds=json.dumps(parse_thresholds(thresholds)) if thresholds else None,
+        eval_splits=splits or ('eval',),
+        batch_size=batch_size,
+        allow_non_finite=allow_non_finite,
+    )

@@ -1,0 +1,33 @@
+"""`sme import SOURCE --out DIR`: validate and scan an export and copy it into a Model artifact."""
+
+from __future__ import annotations
+
+import click
+
+from pipelines.cli.common import run_stage
+
+
+@click.command(name='import')
+@click.argument('source')
+@click.option('--out', required=True, help='Model artifact directory to write (Format-Serving/).')
+@click.option(
+    '--require-mode', 'modes', multiple=True, type=click.Choice(['train', 'eval', 'infer'])
+)
+@click.option('--allow-op', 'allowed', multiple=True, help='Op type the scan may let through.')
+@click.option('--schema-out', help='Also write a Schema inferred from the signatures here.')
+def import_command(
+    source: str, out: str, modes: tuple[str, ...], allowed: tuple[str, ...], schema_out: str | None
+) -> None:
+    """Validate and scan the SavedModel at SOURCE and copy it into a Model artifact at --out."""
+    from pipelines import stages
+
+    run_stage(
+        'import',
+        out,
+        stages.run_import,
+        source,
+        out,
+        required_modes=modes,
+        allow_unsafe_ops=allowed,
+        emit_schema=schema_out,
+    )
