@@ -55,14 +55,14 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 # This package, built with the lock's setuptools (no build isolation, no dependency resolution).
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY savedmodel_estimator savedmodel_estimator
 COPY components components
 COPY pipelines pipelines
 COPY schemas schemas
 RUN uv pip install --system --no-cache --no-deps --no-build-isolation . \
     && cd / \
-    && python -m pipelines.kubeflow_v2 --check-imports /opt/sme/pipelines/golden/vertex_pipeline.json
+    && python -m savedmodel_estimator_tfx.pipelines.kubeflow_v2 --check-imports /opt/sme/pipelines/golden/vertex_pipeline.json
 
 # The compiled pipeline spec gives each task its command, TFX's Kubeflow V2 entry point:
 #   python -m tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor \

@@ -45,7 +45,7 @@ help:
 	tools/make-venv .venv-tf-latest "$(PYTHON_3_11)" requirements/tf-latest.lock
 
 # This project, editable, into a venv; redone when pyproject changes.
-%/.package: %/.installed pyproject.toml
+%/.package: %/.installed pyproject.toml setup.py
 	$(RUN_$*) $*/bin/uv pip install --quiet --python $*/bin/python --no-deps -e .
 	touch $@
 

@@ -39,7 +39,7 @@ def _timed(record: Callable[[Any, float], None], fn: Callable[..., Any]) -> Call
 @contextlib.contextmanager
 def timing_executors(timings: Timings) -> Iterator[None]:
     """Times every executor run and TFX's Beam dependency packaging, by wrapping TFX functions."""
-    from components.common import _tfx_internal
+    from savedmodel_estimator_tfx.components.common import _tfx_internal
 
     def executor(args: Any, seconds: float) -> None:
         execution_info = args[1]

@@ -1,7 +1,7 @@
 """Reading a compiled PipelineJob: what its containers run, and its version-free form.
 
 Shared by `sme compile`'s golden files, the tests and the image's build-time check
-(`python -m pipelines.kubeflow_v2 --check-imports SPEC`).
+(`python -m savedmodel_estimator_tfx.pipelines.kubeflow_v2 --check-imports SPEC`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import Any
 
 import jsonschema
 
-from schemas import load_schema
+from savedmodel_estimator_tfx.schemas import load_schema
 
 
 class ConfigError(ValueError):

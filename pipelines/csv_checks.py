@@ -15,7 +15,7 @@ from typing import IO
 
 import tensorflow as tf
 
-from components.common.finite_values import CONSEQUENCE
+from savedmodel_estimator_tfx.components.common.finite_values import CONSEQUENCE
 
 # The largest float32: a cell beyond it (`1e39`) becomes an infinity in a float32 feature.
 FLOAT32_MAX = 3.4028234663852886e38

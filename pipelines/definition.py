@@ -19,11 +19,11 @@ from tfx.components import CsvExampleGen, ImportExampleGen
 from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.proto import example_gen_pb2
 
-from components.batch_predictor.component import BatchPredictor
-from components.continue_trainer.component import ContinueTrainer
-from components.estimator_evaluator.component import EstimatorEvaluator
-from components.saved_model_importer.component import SavedModelImporter
-from pipelines.config import PipelineConfig
+from savedmodel_estimator_tfx.components.batch_predictor.component import BatchPredictor
+from savedmodel_estimator_tfx.components.continue_trainer.component import ContinueTrainer
+from savedmodel_estimator_tfx.components.estimator_evaluator.component import EstimatorEvaluator
+from savedmodel_estimator_tfx.components.saved_model_importer.component import SavedModelImporter
+from savedmodel_estimator_tfx.pipelines.config import PipelineConfig
 
 # Node ids, used to find each stage's outputs in ML Metadata.
 EXAMPLE_GEN = 'ExampleGen'

@@ -17,8 +17,8 @@ import re
 import shutil
 from collections.abc import Iterator
 
-from pipelines import metadata_connection
-from pipelines.config import PipelineConfig
+from savedmodel_estimator_tfx.pipelines import metadata_connection
+from savedmodel_estimator_tfx.pipelines.config import PipelineConfig
 
 _DISK_FULL = re.compile(r'No space left on device|disk is full|ENOSPC|Disk quota exceeded')
 _MYSQL_LOST = re.compile(

@@ -3,7 +3,7 @@
 TFX's KubeflowV2DagRunner turns the pipeline `definition` builds into a PipelineJob:
 one task per component, each running the image given here with TFX's in-container entry point,
 `python -m tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor
---executor_class_path components.<name>.executor.Executor --json_serialized_invocation_args
+--executor_class_path savedmodel_estimator_tfx.components.<name>.executor.Executor --json_serialized_invocation_args
 {{$}} <beam args>`, where `{{$}}` is the ExecutorInput JSON the orchestrator fills in.
 
 What differs by target:
@@ -16,7 +16,7 @@ What differs by target:
 | `--out x.yaml` | the PipelineSpec alone | the PipelineSpec alone: what `kfp.Client` and the KFP UI upload |
 
 The golden specs in `pipelines/golden/` are this module's output for `golden_config()`; rebuild
-them with `python -m pipelines.kubeflow_v2 --regenerate-golden` and review the diff.
+them with `python -m savedmodel_estimator_tfx.pipelines.kubeflow_v2 --regenerate-golden` and review the diff.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ import tempfile
 from collections.abc import Sequence
 from typing import Any
 
-from pipelines.compiled_spec import check_imports, normalize
-from pipelines.config import PipelineConfig
+from savedmodel_estimator_tfx.pipelines.compiled_spec import check_imports, normalize
+from savedmodel_estimator_tfx.pipelines.config import PipelineConfig
 
 PIPELINE_NAME_PATTERN = '[a-z0-9][a-z0-9-]{0,127}'
 SPEC_SUFFIXES = ('.json', '.yaml', '.yml')
@@ -179,7 +179,7 @@ def compile_pipeline(
         )
     from tfx import v1 as tfx
 
-    from pipelines import definition
+    from savedmodel_estimator_tfx.pipelines import definition
 
     pipeline = definition.create_pipeline(
         config, pipeline_root=root, beam_pipeline_args=beam_pipeline_args

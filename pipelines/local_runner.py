@@ -9,8 +9,8 @@ from typing import Any
 
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
-from pipelines import definition, metadata_connection
-from pipelines.config import PipelineConfig
+from savedmodel_estimator_tfx.pipelines import definition, metadata_connection
+from savedmodel_estimator_tfx.pipelines.config import PipelineConfig
 
 
 def run_local(config: PipelineConfig, metadata_connection_config: Any = None) -> None:

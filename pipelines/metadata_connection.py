@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 from ml_metadata.proto import metadata_store_pb2
 
-from pipelines.config import ConfigError, PipelineConfig
+from savedmodel_estimator_tfx.pipelines.config import ConfigError, PipelineConfig
 
 DEFAULT_PORT = 3306
 CONNECT_TIMEOUT_S = 10

@@ -14,14 +14,14 @@ import os
 
 import tensorflow as tf
 
-from components.common import example_inputs, finite_values
-from components.estimator_evaluator import thresholds
-from pipelines import csv_checks
-from pipelines.config import PipelineConfig
 from savedmodel_estimator import SavedModelFormatError
 from savedmodel_estimator.mode_keys import ModeKeys
 from savedmodel_estimator.saved_model_reader import SavedModelReader
 from savedmodel_estimator.tf_example_inputs import InputColumn, signature_columns
+from savedmodel_estimator_tfx.components.common import example_inputs, finite_values
+from savedmodel_estimator_tfx.components.estimator_evaluator import thresholds
+from savedmodel_estimator_tfx.pipelines import csv_checks
+from savedmodel_estimator_tfx.pipelines.config import PipelineConfig
 
 HOW_TO_ALLOW_NON_FINITE = 'pass --allow-non-finite (allow_non_finite: true in the config)'
 # The modes the pipeline uses: ContinueTrainer trains, EstimatorEvaluator runs the eval graph.

@@ -9,9 +9,9 @@ from typing import Any
 
 import tensorflow as tf
 
-from components.common import artifacts
-from pipelines import lineage
-from pipelines.definition import EVALUATOR, IMPORTER, PREDICTOR, TRAINER
+from savedmodel_estimator_tfx.components.common import artifacts
+from savedmodel_estimator_tfx.pipelines import lineage
+from savedmodel_estimator_tfx.pipelines.definition import EVALUATOR, IMPORTER, PREDICTOR, TRAINER
 
 STAGES = ('ExampleGen', IMPORTER, TRAINER, EVALUATOR, PREDICTOR)
 

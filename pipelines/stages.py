@@ -16,18 +16,18 @@ import tensorflow as tf
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import standard_artifacts
 
-from components.batch_predictor import executor as predictor_executor
-from components.batch_predictor import spec as predictor_spec
-from components.common import artifacts, example_inputs, finite_values
-from components.continue_trainer import executor as trainer_executor
-from components.continue_trainer import spec as trainer_spec
-from components.estimator_evaluator import executor as evaluator_executor
-from components.estimator_evaluator import spec as evaluator_spec
-from components.saved_model_importer import executor as importer_executor
-from components.saved_model_importer import spec as importer_spec
 from savedmodel_estimator.mode_keys import ModeKeys
 from savedmodel_estimator.saved_model_reader import SavedModelReader
 from savedmodel_estimator.tf_example_inputs import signature_columns
+from savedmodel_estimator_tfx.components.batch_predictor import executor as predictor_executor
+from savedmodel_estimator_tfx.components.batch_predictor import spec as predictor_spec
+from savedmodel_estimator_tfx.components.common import artifacts, example_inputs, finite_values
+from savedmodel_estimator_tfx.components.continue_trainer import executor as trainer_executor
+from savedmodel_estimator_tfx.components.continue_trainer import spec as trainer_spec
+from savedmodel_estimator_tfx.components.estimator_evaluator import executor as evaluator_executor
+from savedmodel_estimator_tfx.components.estimator_evaluator import spec as evaluator_spec
+from savedmodel_estimator_tfx.components.saved_model_importer import executor as importer_executor
+from savedmodel_estimator_tfx.components.saved_model_importer import spec as importer_spec
 
 
 def _artifact(artifact_type: Any, uri: str) -> Any:

@@ -7,16 +7,13 @@ legacy lane). `Build` is one such combination, its base image and lock resolved.
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import dataclasses
 import importlib.metadata
 import pathlib
 import re
 import shlex
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DOCKERFILE = REPO / 'Dockerfile'
@@ -159,8 +156,22 @@ def running_lock() -> pathlib.Path:
     return matches[0]
 
 
-def setuptools_packages() -> list[str]:
-    """Top-level packages pyproject's `[tool.setuptools.packages.find] include` names."""
-    pyproject = tomllib.loads((REPO / 'pyproject.toml').read_text())
-    include = pyproject['tool']['setuptools']['packages']['find']['include']
-    return sorted({pattern.rstrip('*').rstrip('.') for pattern in include})
+def installed_packages() -> dict[str, str]:
+    """Import name -> repository folder of each package setup.py installs (read, not run)."""
+    constants = {}
+    for node in ast.parse((REPO / 'setup.py').read_text()).body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            with contextlib.suppress(ValueError):
+                constants[node.targets[0].id] = ast.literal_eval(node.value)
+    namespace, folders = constants['NAMESPACE'], constants['FOLDERS']
+    return {'savedmodel_estimator': 'savedmodel_estimator'} | {
+        f'{namespace}.{folder}': folder for folder in folders
+    }
+
+
+def repository_path(module: str) -> str | None:
+    """Where an installed module of ours is in the repository (None: not ours)."""
+    for name, folder in installed_packages().items():
+        if module == name or module.startswith(name + '.'):
+            return folder + module[len(name) :].replace('.', '/')
+    return None

@@ -74,7 +74,7 @@ def run_batch_predictor(
     beam_args: list[str],
     output_format: str = PREDICTION_LOG,
 ) -> dict:
-    from pipelines import stages
+    from savedmodel_estimator_tfx.pipelines import stages
 
     props = stages.run_predict(
         model,
@@ -174,7 +174,7 @@ def run(
         import tensorflow  # noqa: F401 (imported before the work is timed)
 
         if impl == 'batch_predictor':
-            from pipelines import stages  # noqa: F401
+            from savedmodel_estimator_tfx.pipelines import stages  # noqa: F401
         elif impl == 'bulk_inferrer':
             from tfx.components.bulk_inferrer import executor  # noqa: F401
     examples = str(data.write_examples(n))

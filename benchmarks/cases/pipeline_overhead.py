@@ -45,7 +45,7 @@ def seed_data(directory: str) -> str:
 
 
 def run_sme(args: list[str]) -> None:
-    from pipelines import cli
+    from savedmodel_estimator_tfx.pipelines import cli
 
     try:
         cli.main(args, standalone_mode=False)
@@ -60,7 +60,7 @@ def run(train_steps: int, profile: str | None) -> dict:
         import tensorflow  # noqa: F401
         from tfx import v1  # noqa: F401
 
-        from pipelines import cli  # noqa: F401
+        from savedmodel_estimator_tfx.pipelines import cli  # noqa: F401
     timings = Timings()
     runs: dict[str, Any] = {}
     with (

@@ -10,8 +10,8 @@ from tfx import types
 from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import standard_artifacts
 
-from components.batch_predictor import executor, spec
-from components.batch_predictor.options import options_from_exec_properties
+from savedmodel_estimator_tfx.components.batch_predictor import executor, spec
+from savedmodel_estimator_tfx.components.batch_predictor.options import options_from_exec_properties
 
 
 class BatchPredictor(base_beam_component.BaseBeamComponent):

@@ -22,9 +22,6 @@ from tfx import types
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils
 
-from components.batch_predictor import spec
-from components.batch_predictor.options import PredictOptions, options_from_exec_properties
-from components.common import _tfx_internal, artifacts, example_inputs, local_beam
 from savedmodel_estimator import tf_example_inputs
 from savedmodel_estimator.beam import (
     PREDICTION_LOGS_PREFIX,
@@ -37,6 +34,17 @@ from savedmodel_estimator.beam.transforms import EXAMPLES_COUNTER, METRICS_NAMES
 from savedmodel_estimator.saved_model_reader import SavedModelReader
 from savedmodel_estimator.signature_runner import PASSTHROUGH_DTYPES, SignatureSpec, find_signature
 from savedmodel_estimator.tf_example_inputs import ExampleFormatError
+from savedmodel_estimator_tfx.components.batch_predictor import spec
+from savedmodel_estimator_tfx.components.batch_predictor.options import (
+    PredictOptions,
+    options_from_exec_properties,
+)
+from savedmodel_estimator_tfx.components.common import (
+    _tfx_internal,
+    artifacts,
+    example_inputs,
+    local_beam,
+)
 
 
 def blessing_verdict(blessing: types.Artifact) -> str | None:

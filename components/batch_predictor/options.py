@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from components.batch_predictor import spec
+from savedmodel_estimator_tfx.components.batch_predictor import spec
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,9 +14,9 @@ from typing import Any
 
 import tensorflow as tf
 
-from components.common import artifacts
 from savedmodel_estimator import tf_example_inputs
 from savedmodel_estimator.tf_example_inputs import ExampleFormatError, InputColumn
+from savedmodel_estimator_tfx.components.common import artifacts
 
 # Records peeked per file before a run; enough to catch a wrong export, cheap on any file size.
 PEEK_RECORDS = 100

@@ -10,7 +10,7 @@ from tfx import types
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts
 
-from components.continue_trainer import executor, spec
+from savedmodel_estimator_tfx.components.continue_trainer import executor, spec
 
 
 class ContinueTrainer(base_component.BaseComponent):

@@ -12,10 +12,10 @@ from tfx import types, version
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
-from components.common import _tfx_internal, artifacts, example_inputs
-from components.continue_trainer import spec, training
-from components.continue_trainer.training import TrainOptions
 from savedmodel_estimator.mode_keys import ModeKeys
+from savedmodel_estimator_tfx.components.common import _tfx_internal, artifacts, example_inputs
+from savedmodel_estimator_tfx.components.continue_trainer import spec, training
+from savedmodel_estimator_tfx.components.continue_trainer.training import TrainOptions
 
 
 def _optional_int(props: Mapping[str, Any], key: str) -> int | None:

@@ -10,7 +10,7 @@ from tfx import types
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts
 
-from components.estimator_evaluator import executor, spec
+from savedmodel_estimator_tfx.components.estimator_evaluator import executor, spec
 
 
 class EstimatorEvaluator(base_component.BaseComponent):

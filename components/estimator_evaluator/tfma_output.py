@@ -26,8 +26,12 @@ from tensorflow_model_analysis import version as tfma_version
 from tensorflow_model_analysis.proto import config_pb2, metrics_for_slice_pb2, validation_result_pb2
 from tensorflow_model_analysis.writers import metrics_plots_and_validations_writer as tfma_writer
 
-from components.common import artifacts
-from components.estimator_evaluator.thresholds import HIGHER_IS_BETTER, Check, MetricThreshold
+from savedmodel_estimator_tfx.components.common import artifacts
+from savedmodel_estimator_tfx.components.estimator_evaluator.thresholds import (
+    HIGHER_IS_BETTER,
+    Check,
+    MetricThreshold,
+)
 
 CANDIDATE = 'candidate'
 BASELINE = 'baseline'

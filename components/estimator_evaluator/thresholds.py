@@ -15,7 +15,7 @@ from typing import Any
 
 import jsonschema
 
-from schemas import load_schema
+from savedmodel_estimator_tfx.schemas import load_schema
 
 SCHEMA_NAME = 'metric_thresholds'
 HIGHER_IS_BETTER = 'higher_is_better'

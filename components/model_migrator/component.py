@@ -9,7 +9,7 @@ from tfx import types
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts
 
-from components.model_migrator import executor, spec
+from savedmodel_estimator_tfx.components.model_migrator import executor, spec
 
 
 class ModelMigrator(base_component.BaseComponent):

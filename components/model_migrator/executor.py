@@ -20,10 +20,10 @@ from tfx import types, version
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
-from components.common import _tfx_internal, artifacts
-from components.model_migrator import spec
 from savedmodel_estimator.inspection import content_hash
 from savedmodel_estimator.migration import MigrationResult, migrate
+from savedmodel_estimator_tfx.components.common import _tfx_internal, artifacts
+from savedmodel_estimator_tfx.components.model_migrator import spec
 
 
 class MigratorParameterError(ValueError):

@@ -10,7 +10,7 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.orchestration import data_types
 from tfx.types import standard_artifacts
 
-from components.saved_model_importer import executor, spec
+from savedmodel_estimator_tfx.components.saved_model_importer import executor, spec
 
 
 class SavedModelImporter(base_component.BaseComponent):

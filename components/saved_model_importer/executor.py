@@ -26,9 +26,6 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 from tfx.utils import io_utils
 
-from components.common import _tfx_internal, artifacts
-from components.saved_model_importer import spec
-from components.saved_model_importer.schema_inference import infer_schema
 from savedmodel_estimator.inspection import SavedModelSummary, content_hash, inspect_saved_model
 from savedmodel_estimator.mode_keys import ALL_MODES, ModeKeys
 from savedmodel_estimator.model_safety.findings import Finding
@@ -38,6 +35,9 @@ from savedmodel_estimator.model_safety.scan import (
     validate_allowed,
 )
 from savedmodel_estimator.saved_model_reader import SavedModelReader
+from savedmodel_estimator_tfx.components.common import _tfx_internal, artifacts
+from savedmodel_estimator_tfx.components.saved_model_importer import spec
+from savedmodel_estimator_tfx.components.saved_model_importer.schema_inference import infer_schema
 
 
 class ImporterParameterError(ValueError):

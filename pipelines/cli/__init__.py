@@ -10,6 +10,6 @@ The group is in group.py; what the commands share (console, exit statuses, thres
 common.py. Ctrl-C exits 130 at once (pipelines/interrupts.py).
 """
 
-from pipelines.cli.group import main
+from savedmodel_estimator_tfx.pipelines.cli.group import main
 
 __all__ = ['main']

@@ -1,5 +1,5 @@
-"""`python -m pipelines.cli`, as `sme`."""
+"""`python -m savedmodel_estimator_tfx.pipelines.cli`, as `sme`."""
 
-from pipelines.cli import main
+from savedmodel_estimator_tfx.pipelines.cli import main
 
 main()

@@ -76,8 +76,8 @@ def run_stage(name: str, out: str, fn: Any, *args: Any, **kwargs: Any) -> None:
 
     Bad input exits 2 with its message; a full disk exits 1 naming the path.
     """
-    from pipelines import failures
-    from pipelines.progress import progress_to
+    from savedmodel_estimator_tfx.pipelines import failures
+    from savedmodel_estimator_tfx.pipelines.progress import progress_to
 
     try:
         with progress_to(lambda line: console.print(line)):

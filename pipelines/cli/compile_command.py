@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from pipelines.cli.common import config_option, fail
+from savedmodel_estimator_tfx.pipelines.cli.common import config_option, fail
 
 
 @click.command(name='compile')
@@ -51,8 +51,8 @@ def compile_command(
     no_cache: bool,
 ) -> None:
     """Compile the pipeline with TFX's KubeflowV2DagRunner to a spec Vertex AI or KFP v2 runs."""
-    from pipelines.config import ConfigError, PipelineConfig
-    from pipelines.kubeflow_v2 import CompileError, compile_pipeline
+    from savedmodel_estimator_tfx.pipelines.config import ConfigError, PipelineConfig
+    from savedmodel_estimator_tfx.pipelines.kubeflow_v2 import CompileError, compile_pipeline
 
     flags = {
         'saved_model': saved_model,

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from pipelines.cli.common import parse_thresholds, run_stage
+from savedmodel_estimator_tfx.pipelines.cli.common import parse_thresholds, run_stage
 
 
 @click.command()
@@ -36,7 +36,7 @@ def evaluate(
     allow_non_finite: bool,
 ) -> None:
     """Run the model's own eval graph (and the baseline's); write metrics and a blessing."""
-    from pipelines import stages
+    from savedmodel_estimator_tfx.pipelines import stages
 
     run_stage(
         'evaluate',

@@ -11,15 +11,15 @@ import warnings
 
 import click
 
-from pipelines import interrupts
-from pipelines.cli.compile_command import compile_command
-from pipelines.cli.evaluate_command import evaluate
-from pipelines.cli.import_command import import_command
-from pipelines.cli.inspect_command import inspect_command
-from pipelines.cli.migrate_command import migrate_command
-from pipelines.cli.predict_command import predict
-from pipelines.cli.run_command import run
-from pipelines.cli.train_command import train
+from savedmodel_estimator_tfx.pipelines import interrupts
+from savedmodel_estimator_tfx.pipelines.cli.compile_command import compile_command
+from savedmodel_estimator_tfx.pipelines.cli.evaluate_command import evaluate
+from savedmodel_estimator_tfx.pipelines.cli.import_command import import_command
+from savedmodel_estimator_tfx.pipelines.cli.inspect_command import inspect_command
+from savedmodel_estimator_tfx.pipelines.cli.migrate_command import migrate_command
+from savedmodel_estimator_tfx.pipelines.cli.predict_command import predict
+from savedmodel_estimator_tfx.pipelines.cli.run_command import run
+from savedmodel_estimator_tfx.pipelines.cli.train_command import train
 
 COMMANDS = (
     inspect_command,

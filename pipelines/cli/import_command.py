@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pipelines.cli.common import run_stage
+from savedmodel_estimator_tfx.pipelines.cli.common import run_stage
 
 
 @click.command(name='import')
@@ -19,7 +19,7 @@ def import_command(
     source: str, out: str, modes: tuple[str, ...], allowed: tuple[str, ...], schema_out: str | None
 ) -> None:
     """Validate and scan the SavedModel at SOURCE and copy it into a Model artifact at --out."""
-    from pipelines import stages
+    from savedmodel_estimator_tfx.pipelines import stages
 
     run_stage(
         'import',

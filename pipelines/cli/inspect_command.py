@@ -7,7 +7,7 @@ import json
 import click
 from rich.table import Table
 
-from pipelines.cli.common import console, fail
+from savedmodel_estimator_tfx.pipelines.cli.common import console, fail
 
 
 @click.command(name='inspect')

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pipelines.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, fail
+from savedmodel_estimator_tfx.pipelines.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, fail
 
 if TYPE_CHECKING:
     from savedmodel_estimator.migration import MigrationResult

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pipelines.cli.common import json_list, run_stage
+from savedmodel_estimator_tfx.pipelines.cli.common import json_list, run_stage
 
 
 @click.command()
@@ -33,7 +33,7 @@ def predict(
     beam_args: tuple[str, ...],
 ) -> None:
     """Batch-predict tf.Examples with Beam; write PredictionLogs (and rows)."""
-    from pipelines import stages
+    from savedmodel_estimator_tfx.pipelines import stages
 
     run_stage(
         'predict',

@@ -15,7 +15,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from pipelines.cli.common import (
+from savedmodel_estimator_tfx.pipelines.cli.common import (
     EXIT_FAILED,
     EXIT_LOCKED,
     config_option,
@@ -86,7 +86,7 @@ def run(
     **flags: Any,
 ) -> None:
     """Import, continue training, evaluate against the import, and batch-predict if blessed."""
-    from pipelines.config import ConfigError, PipelineConfig
+    from savedmodel_estimator_tfx.pipelines.config import ConfigError, PipelineConfig
 
     mysql = {k[len('mysql_') :]: v for k, v in flags.items() if k.startswith('mysql_')}
     settings = {k: v for k, v in flags.items() if not k.startswith('mysql_')}
@@ -110,7 +110,7 @@ def run(
 
 def _check_before_writing(config: Any) -> Any:
     """The MySQL login, then preflight; returns where ML Metadata is, for people."""
-    from pipelines import metadata_connection, preflight
+    from savedmodel_estimator_tfx.pipelines import metadata_connection, preflight
 
     try:
         label = metadata_connection.describe(config)
@@ -129,7 +129,7 @@ def run_pipeline(config: Any, wait_for_lock: bool = False) -> None:
     Exits 2 on bad input, 75 when another run holds the output directory, 1 when the run
     fails or a stage of it ends neither COMPLETE nor CACHED.
     """
-    from pipelines import run_lock
+    from savedmodel_estimator_tfx.pipelines import run_lock
 
     metadata_label = _check_before_writing(config)
     try:
@@ -145,7 +145,7 @@ def _settle_abandoned(config: Any, connection: Any) -> None:
     """Cancels what killed runs on this output directory left RUNNING; says so."""
     import os
 
-    from pipelines import abandoned, lineage, metadata_connection
+    from savedmodel_estimator_tfx.pipelines import abandoned, lineage, metadata_connection
 
     root = config.pipeline_root
     if '://' in root:
@@ -162,8 +162,14 @@ def _settle_abandoned(config: Any, connection: Any) -> None:
 
 
 def _run_locked(config: Any, metadata_label: str) -> None:
-    from pipelines import failures, lineage, local_runner, metadata_connection, run_summary
-    from pipelines.progress import progress_to
+    from savedmodel_estimator_tfx.pipelines import (
+        failures,
+        lineage,
+        local_runner,
+        metadata_connection,
+        run_summary,
+    )
+    from savedmodel_estimator_tfx.pipelines.progress import progress_to
 
     connection = metadata_connection.connection_config(config)
     console.print(f'Running pipeline {config.pipeline_name!r} (output: {config.output_dir})')

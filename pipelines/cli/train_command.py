@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from pipelines.cli.common import json_list, run_stage
+from savedmodel_estimator_tfx.pipelines.cli.common import json_list, run_stage
 
 
 @click.command()
@@ -37,7 +37,7 @@ def train(
     **options: Any,
 ) -> None:
     """Continue training a model on tf.Examples; write the trained model and its run."""
-    from pipelines import stages
+    from savedmodel_estimator_tfx.pipelines import stages
 
     run_stage(
         'train',

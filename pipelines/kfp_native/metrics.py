@@ -16,7 +16,7 @@ from typing import NamedTuple
 from kfp import dsl
 from kfp.dsl import Artifact, ClassificationMetrics, Dataset, Input, Metrics, Output
 
-from pipelines.kfp_native.components import SME_IMAGE
+from savedmodel_estimator_tfx.pipelines.kfp_native.components import SME_IMAGE
 
 
 @dsl.component(base_image=SME_IMAGE, install_kfp_package=False)

@@ -5,12 +5,12 @@ a directory of `Split-<name>/` folders of gzip TFRecords of tf.Example (what TFX
 writes), and the Estimator export through another from `saved_model_uri`.
 
     SME_IMAGE=REGION-docker.pkg.dev/PROJECT/REPO/sme:TAG \\
-        python -m pipelines.kfp_native.pipeline --out pipeline.yaml
+        python -m savedmodel_estimator_tfx.pipelines.kfp_native.pipeline --out pipeline.yaml
 
 Golden copies beside this module, one per kfp release line the project tests (kfp renders the same
 pipeline differently across releases), are compiled with the default image:
 
-    env -u SME_IMAGE python -m pipelines.kfp_native.pipeline --golden
+    env -u SME_IMAGE python -m savedmodel_estimator_tfx.pipelines.kfp_native.pipeline --golden
 """
 
 import argparse
@@ -19,14 +19,17 @@ import pathlib
 import kfp
 from kfp import compiler, dsl
 
-from pipelines.kfp_native import components
-from pipelines.kfp_native.components import (
+from savedmodel_estimator_tfx.pipelines.kfp_native import components
+from savedmodel_estimator_tfx.pipelines.kfp_native.components import (
     batch_predict,
     continue_training,
     evaluate_model,
     import_model,
 )
-from pipelines.kfp_native.metrics import log_confusion_matrix, log_evaluation_metrics
+from savedmodel_estimator_tfx.pipelines.kfp_native.metrics import (
+    log_confusion_matrix,
+    log_evaluation_metrics,
+)
 
 PIPELINE_NAME = 'savedmodel-estimator'
 GOLDEN_DIR = pathlib.Path(__file__).resolve().parent / 'golden'
@@ -117,7 +120,7 @@ def compile(out: str | pathlib.Path) -> pathlib.Path:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog='python -m pipelines.kfp_native.pipeline',
+        prog='python -m savedmodel_estimator_tfx.pipelines.kfp_native.pipeline',
         description='Compile the native kfp pipeline. The image comes from SME_IMAGE.',
     )
     where = parser.add_mutually_exclusive_group(required=True)

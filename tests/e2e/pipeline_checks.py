@@ -10,8 +10,13 @@ from typing import Any
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from pipelines import lineage, local_runner, metadata_connection, run_summary
-from pipelines.config import PipelineConfig
+from savedmodel_estimator_tfx.pipelines import (
+    lineage,
+    local_runner,
+    metadata_connection,
+    run_summary,
+)
+from savedmodel_estimator_tfx.pipelines.config import PipelineConfig
 
 DEMO = pathlib.Path(__file__).resolve().parents[2] / 'examples' / 'demo'
 STAGES = run_summary.STAGES

@@ -22,8 +22,8 @@ from published_artifacts import (
 )
 from sme_process import STEP_LINE, SmeProcess, demo_run_config
 
-from pipelines import lineage, metadata_connection, run_summary
-from pipelines.config import PipelineConfig
+from savedmodel_estimator_tfx.pipelines import lineage, metadata_connection, run_summary
+from savedmodel_estimator_tfx.pipelines.config import PipelineConfig
 
 pytestmark = pytest.mark.slow
 

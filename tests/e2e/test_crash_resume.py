@@ -32,9 +32,9 @@ from published_artifacts import (
 )
 from sme_process import STEP_LINE, SmeProcess, demo_run_config
 
-from pipelines import lineage, metadata_connection
-from pipelines.cli import main
-from pipelines.config import PipelineConfig
+from savedmodel_estimator_tfx.pipelines import lineage, metadata_connection
+from savedmodel_estimator_tfx.pipelines.cli import main
+from savedmodel_estimator_tfx.pipelines.config import PipelineConfig
 
 pytestmark = pytest.mark.slow
 

@@ -30,9 +30,9 @@ from published_artifacts import (
     assert_unfinished_executions_published_nothing,
 )
 
-from pipelines import lineage, metadata_connection, run_summary
-from pipelines.cli import main
-from pipelines.config import PipelineConfig
+from savedmodel_estimator_tfx.pipelines import lineage, metadata_connection, run_summary
+from savedmodel_estimator_tfx.pipelines.cli import main
+from savedmodel_estimator_tfx.pipelines.config import PipelineConfig
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ from pipeline_checks import (
     run_twice,
 )
 
-from pipelines import lineage
+from savedmodel_estimator_tfx.pipelines import lineage
 
 pytestmark = pytest.mark.slow
 

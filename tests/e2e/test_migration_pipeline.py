@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.estimator_evaluator.component import EstimatorEvaluator
-from components.model_migrator.component import ModelMigrator
-from components.saved_model_importer.component import SavedModelImporter
-from pipelines import lineage
+from savedmodel_estimator_tfx.components.estimator_evaluator.component import EstimatorEvaluator
+from savedmodel_estimator_tfx.components.model_migrator.component import ModelMigrator
+from savedmodel_estimator_tfx.components.saved_model_importer.component import SavedModelImporter
+from savedmodel_estimator_tfx.pipelines import lineage
 
 tfx = pytest.importorskip('tfx.v1')
 tfma = pytest.importorskip('tensorflow_model_analysis')

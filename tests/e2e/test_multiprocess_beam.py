@@ -25,8 +25,8 @@ from pipeline_checks import demo_config
 from tensorflow_serving.apis.prediction_log_pb2 import PredictionLog
 from tfx import v1 as tfx
 
-from components.batch_predictor.component import BatchPredictor
-from pipelines import definition, lineage, metadata_connection
+from savedmodel_estimator_tfx.components.batch_predictor.component import BatchPredictor
+from savedmodel_estimator_tfx.pipelines import definition, lineage, metadata_connection
 
 pytestmark = pytest.mark.slow
 

@@ -30,9 +30,12 @@ from published_artifacts import (
 )
 from sme_process import STEP_LINE, SmeProcess
 
-from pipelines import metadata_connection
-from pipelines.cli import main
-from pipelines.metadata_connection import MetadataConnectionError, MySQLSettings
+from savedmodel_estimator_tfx.pipelines import metadata_connection
+from savedmodel_estimator_tfx.pipelines.cli import main
+from savedmodel_estimator_tfx.pipelines.metadata_connection import (
+    MetadataConnectionError,
+    MySQLSettings,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -17,10 +17,10 @@ import tensorflow as tf
 from click.testing import CliRunner
 from golden_artifacts import EXPORTS, fixture_records, make_examples, write_records
 
-from components.common import finite_values
-from pipelines import preflight
-from pipelines.cli import main, run_command
-from pipelines.config import PipelineConfig
+from savedmodel_estimator_tfx.components.common import finite_values
+from savedmodel_estimator_tfx.pipelines import preflight
+from savedmodel_estimator_tfx.pipelines.cli import main, run_command
+from savedmodel_estimator_tfx.pipelines.config import PipelineConfig
 
 DEMO = pathlib.Path(__file__).resolve().parents[2] / 'examples' / 'demo'
 SEED = EXPORTS / 'dnn_classifier_seed'

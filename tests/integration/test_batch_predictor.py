@@ -25,12 +25,12 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.types import standard_artifacts, standard_component_specs
 from tiny_models import example, two_float_inputs
 
-from components.batch_predictor import executor, spec
-from components.batch_predictor.component import BatchPredictor
-from components.common import _tfx_internal, artifacts
 from savedmodel_estimator import SavedModelEstimator
 from savedmodel_estimator.beam import _beam_internal
 from savedmodel_estimator.tf_example_inputs import ExampleFormatError
+from savedmodel_estimator_tfx.components.batch_predictor import executor, spec
+from savedmodel_estimator_tfx.components.batch_predictor.component import BatchPredictor
+from savedmodel_estimator_tfx.components.common import _tfx_internal, artifacts
 
 SEED = 'dnn_classifier_seed'
 PredictionLog = prediction_log_pb2.PredictionLog

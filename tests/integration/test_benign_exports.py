@@ -14,11 +14,11 @@ import pathlib
 import pytest
 from click.testing import CliRunner
 
-from components.common import artifacts
-from components.saved_model_importer import executor, spec
-from pipelines.cli import main
 from savedmodel_estimator.inspection import content_hash
 from savedmodel_estimator.saved_model_reader import SavedModelReader
+from savedmodel_estimator_tfx.components.common import artifacts
+from savedmodel_estimator_tfx.components.saved_model_importer import executor, spec
+from savedmodel_estimator_tfx.pipelines.cli import main
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / 'data'
 CANNED = DATA / 'canned_exports'

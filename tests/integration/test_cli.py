@@ -9,7 +9,7 @@ import tensorflow as tf
 from click.testing import CliRunner
 from golden_artifacts import EXPORTS, make_examples
 
-from pipelines.cli import main
+from savedmodel_estimator_tfx.pipelines.cli import main
 
 SEED = EXPORTS / 'dnn_classifier_seed'
 
@@ -211,7 +211,7 @@ def demo_run_args(tmp_path) -> list:
 
 
 def test_run_refuses_an_output_directory_another_run_holds(tmp_path):
-    from pipelines import run_lock
+    from savedmodel_estimator_tfx.pipelines import run_lock
 
     with run_lock.output_dir_lock(str(tmp_path / 'out')) as lock:
         code, out = sme(*demo_run_args(tmp_path))
@@ -224,7 +224,7 @@ def test_run_refuses_an_output_directory_another_run_holds(tmp_path):
 
 def test_run_exits_1_when_a_stage_of_this_run_did_not_finish(tmp_path, monkeypatch):
     """A runner that returns without running anything: every stage is NOT RUN, not exit 0."""
-    from pipelines import local_runner
+    from savedmodel_estimator_tfx.pipelines import local_runner
 
     monkeypatch.setattr(local_runner, 'run_local', lambda config, connection=None: None)
     code, out = sme(*demo_run_args(tmp_path))
@@ -233,7 +233,7 @@ def test_run_exits_1_when_a_stage_of_this_run_did_not_finish(tmp_path, monkeypat
 
 
 def test_run_takes_the_checkpoint_cadence_from_flags_and_config(tmp_path, monkeypatch):
-    from pipelines.cli import run_command
+    from savedmodel_estimator_tfx.pipelines.cli import run_command
 
     given = []
     monkeypatch.setattr(run_command, 'run_pipeline', lambda config, **_: given.append(config))

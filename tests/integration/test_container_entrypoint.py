@@ -24,7 +24,7 @@ import tensorflow as tf
 from container_tasks import output_artifact, run_task
 from golden_artifacts import EXPORTS, fixture_records, make_examples
 
-from pipelines import kubeflow_v2
+from savedmodel_estimator_tfx.pipelines import kubeflow_v2
 
 pytestmark = pytest.mark.slow
 

@@ -21,11 +21,11 @@ from golden_artifacts import (
 )
 from tfx.types import standard_artifacts
 
-from components.common import artifacts
-from components.continue_trainer import executor, spec, training
 from savedmodel_estimator import RunConfig, SavedModelEstimator
 from savedmodel_estimator.saved_model_reader import SavedModelReader
 from savedmodel_estimator.tf_example_inputs import make_input_fn, signature_columns
+from savedmodel_estimator_tfx.components.common import artifacts
+from savedmodel_estimator_tfx.components.continue_trainer import executor, spec, training
 
 pytestmark = pytest.mark.slow
 
@@ -390,7 +390,7 @@ def test_failed_export_leaves_no_partial_model(
 def test_component_declares_its_parameters_and_checks_them_early() -> None:
     from tfx.types import channel_utils
 
-    from components.continue_trainer.component import ContinueTrainer
+    from savedmodel_estimator_tfx.components.continue_trainer.component import ContinueTrainer
 
     base = channel_utils.as_channel([standard_artifacts.Model()])
     examples = channel_utils.as_channel([standard_artifacts.Examples()])

@@ -23,13 +23,13 @@ from golden_artifacts import (
 from tfx.components.pusher import executor as pusher_executor
 from tfx.types import standard_artifacts, standard_component_specs
 
-from components.common import artifacts
-from components.estimator_evaluator import executor, spec
 from savedmodel_estimator import SavedModelEstimator
 from savedmodel_estimator.export import (
     build_raw_serving_input_receiver_fn,
     build_raw_supervised_input_receiver_fn,
 )
+from savedmodel_estimator_tfx.components.common import artifacts
+from savedmodel_estimator_tfx.components.estimator_evaluator import executor, spec
 
 pytestmark = pytest.mark.slow
 
@@ -396,7 +396,7 @@ def test_steps_limits_the_batches_evaluated(
 def test_component_declares_its_parameters_and_checks_them_early() -> None:
     from tfx.types import channel_utils
 
-    from components.estimator_evaluator.component import EstimatorEvaluator
+    from savedmodel_estimator_tfx.components.estimator_evaluator.component import EstimatorEvaluator
 
     model = channel_utils.as_channel([standard_artifacts.Model()])
     examples = channel_utils.as_channel([standard_artifacts.Examples()])

@@ -13,8 +13,8 @@ import pathlib
 import pytest
 import tensorflow as tf
 
-from pipelines import failures, interrupts
-from pipelines.config import PipelineConfig
+from savedmodel_estimator_tfx.pipelines import failures, interrupts
+from savedmodel_estimator_tfx.pipelines.config import PipelineConfig
 
 
 def config(tmp_path: pathlib.Path, **overrides: object) -> PipelineConfig:

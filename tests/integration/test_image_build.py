@@ -73,9 +73,14 @@ def _python(site: pathlib.Path, cwd: pathlib.Path, script: str) -> subprocess.Co
 
 def test_the_installed_packages_are_the_copied_ones(installed):
     workdir, site = installed
-    packages = ('components', 'pipelines', 'savedmodel_estimator', 'schemas')
+    packages = (
+        'savedmodel_estimator',
+        'savedmodel_estimator_tfx.components',
+        'savedmodel_estimator_tfx.pipelines',
+        'savedmodel_estimator_tfx.schemas',
+    )
     script = (  # find_spec: where each would import from, without importing TensorFlow
-        'import importlib.util, schemas; '
+        'import importlib.util; from savedmodel_estimator_tfx import schemas; '
         f'print(*(importlib.util.find_spec(p).origin for p in {packages!r})); '
         "print(len(schemas.load_schema('pipeline_config')['properties']))"
     )
@@ -89,11 +94,22 @@ def test_the_installed_packages_are_the_copied_ones(installed):
 def test_every_executor_in_the_golden_spec_imports_from_the_image_contents(installed):
     workdir, site = installed
     spec = workdir / 'pipelines' / 'golden' / 'vertex_pipeline.json'
-    # The Dockerfile's `cd / && python -m pipelines.kubeflow_v2 --check-imports SPEC`.
+    # The Dockerfile's `cd / && python -m savedmodel_estimator_tfx.pipelines.kubeflow_v2 --check-imports SPEC`.
     script = (
         f"import runpy; sys.argv = ['kubeflow_v2', '--check-imports', {str(spec)!r}]; "
-        "runpy.run_module('pipelines.kubeflow_v2', run_name='__main__', alter_sys=True)"
+        "runpy.run_module('savedmodel_estimator_tfx.pipelines.kubeflow_v2', run_name='__main__', alter_sys=True)"
     )
     result = _python(site, pathlib.Path('/'), script)
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'every executor and entry point imports' in result.stdout
+
+
+def test_the_install_adds_only_the_projects_own_names(installed):
+    """Nothing generic (`components`, `pipelines`, `schemas`) lands in the site-packages."""
+    _, site = installed
+    names = {path.name for path in site.iterdir()}
+    ours = {name for name in names if not name.endswith('.dist-info') and name[0] not in '._'}
+    assert ours - {'bin'} == {
+        'savedmodel_estimator',
+        'savedmodel_estimator_tfx',
+    }, sorted(names)

@@ -40,9 +40,12 @@ from kfp_local_host import RUNS_PIPELINES, on_this_host, run_compiled, run_compo
 from kfp_local_host import without_conditions as conditionless
 from kfp_task_run import TaskRun
 
-from pipelines.kfp_native import pipeline
-from pipelines.kfp_native.components import DEFAULT_IMAGE, SME_IMAGE
-from pipelines.kfp_native.metrics import log_confusion_matrix, log_evaluation_metrics
+from savedmodel_estimator_tfx.pipelines.kfp_native import pipeline
+from savedmodel_estimator_tfx.pipelines.kfp_native.components import DEFAULT_IMAGE, SME_IMAGE
+from savedmodel_estimator_tfx.pipelines.kfp_native.metrics import (
+    log_confusion_matrix,
+    log_evaluation_metrics,
+)
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SEED = EXPORTS / 'dnn_classifier_seed'
@@ -73,7 +76,13 @@ def _normalized(text: str) -> str:
 def _compile(out: pathlib.Path) -> pathlib.Path:
     """The pipeline compiled by its command line, with the default image."""
     env = {k: v for k, v in os.environ.items() if k != 'SME_IMAGE'}
-    command = [sys.executable, '-m', 'pipelines.kfp_native.pipeline', '--out', str(out)]
+    command = [
+        sys.executable,
+        '-m',
+        'savedmodel_estimator_tfx.pipelines.kfp_native.pipeline',
+        '--out',
+        str(out),
+    ]
     subprocess.run(command, cwd=REPO, env=env, check=True, capture_output=True)
     return out
 
@@ -87,7 +96,7 @@ def _regeneration_command() -> str:
     python = pathlib.Path(os.path.relpath(sys.executable, REPO))  # e.g. .venv-latest/bin/python
     lane = re.fullmatch(r'\.venv-(legacy|latest)', python.parts[0])
     on_lane = f'tools/lane {lane.group(1)} ' if lane else ''
-    return f'env -u SME_IMAGE {on_lane}{python} -m pipelines.kfp_native.pipeline --golden'
+    return f'env -u SME_IMAGE {on_lane}{python} -m savedmodel_estimator_tfx.pipelines.kfp_native.pipeline --golden'
 
 
 def test_compiled_pipeline_matches_the_golden_copy(compiled):

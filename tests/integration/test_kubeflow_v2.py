@@ -14,10 +14,10 @@ from click.testing import CliRunner
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
-from pipelines import compiled_spec, kubeflow_v2
-from pipelines.cli.compile_command import compile_command
-from pipelines.config import PipelineConfig
-from pipelines.kubeflow_v2 import CompileError, compile_pipeline
+from savedmodel_estimator_tfx.pipelines import compiled_spec, kubeflow_v2
+from savedmodel_estimator_tfx.pipelines.cli.compile_command import compile_command
+from savedmodel_estimator_tfx.pipelines.config import PipelineConfig
+from savedmodel_estimator_tfx.pipelines.kubeflow_v2 import CompileError, compile_pipeline
 
 TARGETS = ('vertex', 'kubeflow')
 OUR_TASKS = ('SavedModelImporter', 'ContinueTrainer', 'EstimatorEvaluator', 'BatchPredictor')
@@ -52,7 +52,7 @@ def test_compiled_spec_matches_the_golden_file(compiled, target):
         diff = difflib.unified_diff(_text(golden), _text(actual), 'golden', 'compiled', lineterm='')
         pytest.fail(
             f'The compiled {target} spec differs from {kubeflow_v2.golden_path(target).name}. '
-            'If the change is intended, run `python -m pipelines.kubeflow_v2 --regenerate-golden` '
+            'If the change is intended, run `python -m savedmodel_estimator_tfx.pipelines.kubeflow_v2 --regenerate-golden` '
             'and commit the diff.\n' + '\n'.join(list(diff)[:80])
         )
 
@@ -83,10 +83,10 @@ def test_compiled_spec_is_a_pipeline_job(compiled, target):
 def test_every_executor_class_path_imports(compiled, target):
     paths = compiled_spec.executor_class_paths(compiled[target])
     assert {label: path for label, path in paths.items() if not label.startswith('Ex')} == {
-        'SavedModelImporter_executor': 'components.saved_model_importer.executor.Executor',
-        'ContinueTrainer_executor': 'components.continue_trainer.executor.Executor',
-        'EstimatorEvaluator_executor': 'components.estimator_evaluator.executor.Executor',
-        'BatchPredictor_executor': 'components.batch_predictor.executor.Executor',
+        'SavedModelImporter_executor': 'savedmodel_estimator_tfx.components.saved_model_importer.executor.Executor',
+        'ContinueTrainer_executor': 'savedmodel_estimator_tfx.components.continue_trainer.executor.Executor',
+        'EstimatorEvaluator_executor': 'savedmodel_estimator_tfx.components.estimator_evaluator.executor.Executor',
+        'BatchPredictor_executor': 'savedmodel_estimator_tfx.components.batch_predictor.executor.Executor',
     }
     assert paths['ExampleGen_executor'] == (
         'tfx.components.example_gen.import_example_gen.executor.Executor'

@@ -8,10 +8,13 @@ import socket
 import pytest
 from click.testing import CliRunner
 
-from pipelines import cli, metadata_connection
-from pipelines.cli import run_command
-from pipelines.config import ConfigError, PipelineConfig
-from pipelines.metadata_connection import MetadataConnectionError, MySQLSettings
+from savedmodel_estimator_tfx.pipelines import cli, metadata_connection
+from savedmodel_estimator_tfx.pipelines.cli import run_command
+from savedmodel_estimator_tfx.pipelines.config import ConfigError, PipelineConfig
+from savedmodel_estimator_tfx.pipelines.metadata_connection import (
+    MetadataConnectionError,
+    MySQLSettings,
+)
 
 SECRET = 'pa55-w0rd-not-to-show'
 MYSQL = {'host': 'db.example', 'port': 3307, 'database': 'mlmd', 'user': 'sme'}

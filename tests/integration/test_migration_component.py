@@ -16,12 +16,16 @@ import pytest
 from click.testing import CliRunner
 from tfx.types import channel, standard_artifacts
 
-from components.common import artifacts
-from components.model_migrator import spec
-from components.model_migrator.component import ModelMigrator
-from components.model_migrator.executor import Executor, MigrateOptions, MigratorParameterError
-from pipelines.cli.migrate_command import migrate_command
 from savedmodel_estimator.migration import MigrationError
+from savedmodel_estimator_tfx.components.common import artifacts
+from savedmodel_estimator_tfx.components.model_migrator import spec
+from savedmodel_estimator_tfx.components.model_migrator.component import ModelMigrator
+from savedmodel_estimator_tfx.components.model_migrator.executor import (
+    Executor,
+    MigrateOptions,
+    MigratorParameterError,
+)
+from savedmodel_estimator_tfx.pipelines.cli.migrate_command import migrate_command
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / 'data'
 # The smallest export with all three modes (migrates in about a second).

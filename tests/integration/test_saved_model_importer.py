@@ -18,9 +18,6 @@ from tfx.types import standard_artifacts
 from unit.test_hostile_models import HOSTILE, matching  # tests/ is on sys.path (conftest.py)
 from unit.test_hostile_savers import SAVER_HOSTILE
 
-from components.common import artifacts
-from components.saved_model_importer import SavedModelImporter, executor, spec
-from components.saved_model_importer.schema_inference import SchemaInferenceError, infer_schema
 from savedmodel_estimator import SavedModelFormatError
 from savedmodel_estimator.inspection import (
     MetaGraphSummary,
@@ -32,6 +29,16 @@ from savedmodel_estimator.inspection import (
 )
 from savedmodel_estimator.model_safety.findings import Kind
 from savedmodel_estimator.saved_model_reader import SavedModelReader
+from savedmodel_estimator_tfx.components.common import artifacts
+from savedmodel_estimator_tfx.components.saved_model_importer import (
+    SavedModelImporter,
+    executor,
+    spec,
+)
+from savedmodel_estimator_tfx.components.saved_model_importer.schema_inference import (
+    SchemaInferenceError,
+    infer_schema,
+)
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / 'data'
 EXPORTS = DATA / 'estimator_exports'
@@ -253,7 +260,7 @@ def test_sme_import_names_the_meta_graph_tags_of_what_it_refuses(tmp_path):
     # vanished ("in MetaGraph :"); written ['serve'] they survive.
     from click.testing import CliRunner
 
-    from pipelines.cli import main
+    from savedmodel_estimator_tfx.pipelines.cli import main
 
     (hostile,) = [h for h in HOSTILE if h.kind is Kind.UNREGISTERED and not h.function]
     source = hostile.build(_mkdir(tmp_path / 'source'))

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from components.common.local_beam import local_pipeline, runs_on_this_machine
 from savedmodel_estimator.beam import _beam_internal
+from savedmodel_estimator_tfx.components.common.local_beam import (
+    local_pipeline,
+    runs_on_this_machine,
+)
 
 DIRECT = [
     [],

@@ -23,16 +23,17 @@ from dockerfile import (
     Build,
     builds,
     copies,
+    installed_packages,
     instructions,
     lock_header,
     lock_pins,
+    repository_path,
     running_lock,
     runs,
-    setuptools_packages,
     uv_version,
 )
 
-from pipelines import compiled_spec
+from savedmodel_estimator_tfx.pipelines import compiled_spec
 
 GOLDEN = sorted((REPO / 'pipelines' / 'golden').glob('*_pipeline.json'))
 # Debian releases of the official python images, and the glibc each ships.
@@ -103,10 +104,10 @@ def test_the_compiler_for_source_only_packages_leaves_in_the_layer_it_came_in():
 
 
 def test_it_copies_and_installs_every_package_setuptools_includes():
-    packages = setuptools_packages()
-    assert set(packages) >= {'components', 'pipelines', 'savedmodel_estimator', 'schemas'}
-    assert set(packages) <= _copied_sources()
-    assert {'pyproject.toml', 'README.md'} <= _copied_sources()  # the build reads both
+    folders = set(installed_packages().values())
+    assert folders == {'components', 'pipelines', 'savedmodel_estimator', 'schemas'}
+    assert folders <= _copied_sources()
+    assert {'pyproject.toml', 'setup.py', 'README.md'} <= _copied_sources()  # the build reads them
     # Built and installed from the lock alone: no dependency resolution, no build isolation.
     (install,) = [c for c in _commands() if re.fullmatch(r'uv pip install .* \.', c)]
     assert '--no-deps' in install and '--no-build-isolation' in install
@@ -130,7 +131,7 @@ def test_the_build_context_holds_what_is_copied_and_no_environments():
 
 def test_the_build_imports_every_executor_in_the_golden_spec_from_the_installed_package():
     commands = _commands()
-    check = 'python -m pipelines.kubeflow_v2 --check-imports /opt/sme/pipelines/golden/'
+    check = 'python -m savedmodel_estimator_tfx.pipelines.kubeflow_v2 --check-imports /opt/sme/pipelines/golden/'
     index = next(i for i, c in enumerate(commands) if c.startswith(check))
     # From outside /opt/sme, so the installed package is imported, not the copied sources.
     assert commands[index - 1] == 'cd /'
@@ -140,7 +141,6 @@ def test_the_build_imports_every_executor_in_the_golden_spec_from_the_installed_
 
 @pytest.mark.parametrize('job', _golden_jobs(), ids=[p.stem for p in GOLDEN])
 def test_every_module_the_spec_runs_is_in_a_copied_package_or_the_lock(job):
-    copied = set(setuptools_packages())
     pins = lock_pins(running_lock())
     distributions = importlib.metadata.packages_distributions()
     modules = {
@@ -148,8 +148,8 @@ def test_every_module_the_spec_runs_is_in_a_copied_package_or_the_lock(job):
     } | compiled_spec.entry_point_modules(job)
     for module in sorted(modules):
         top = module.split('.')[0]
-        if top in copied:
-            relative = module.replace('.', '/')
+        relative = repository_path(module)
+        if relative is not None:
             assert (REPO / f'{relative}.py').is_file() or (REPO / relative).is_dir(), module
             continue
         distribution = _distribution_holding(module, distributions.get(top, []))

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from components.estimator_evaluator import thresholds as th
+from savedmodel_estimator_tfx.components.estimator_evaluator import thresholds as th
 
 
 def test_parses_bounds_and_change() -> None:

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.core
 PROLOGUE = r"""
 import atexit, os, sys
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-OURS = ('savedmodel_estimator', 'components', 'pipelines', 'schemas')
+OURS = ('savedmodel_estimator', 'savedmodel_estimator_tfx', 'components', 'pipelines', 'schemas')
 
 
 class RefuseOurPackages:

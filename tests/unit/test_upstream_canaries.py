@@ -29,7 +29,7 @@ from savedmodel_estimator import _tf_internal as tf_internal
 
 TF_FENCE = 'savedmodel_estimator._tf_internal'
 BEAM_FENCE = 'savedmodel_estimator.beam._beam_internal'
-TFX_FENCE = 'components.common._tfx_internal'
+TFX_FENCE = 'savedmodel_estimator_tfx.components.common._tfx_internal'
 FENCES = {TF_FENCE: 'tensorflow', BEAM_FENCE: 'apache_beam', TFX_FENCE: 'tfx'}
 
 COVERED: set[str] = set()

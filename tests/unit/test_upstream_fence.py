@@ -97,7 +97,7 @@ class _Tree:
     def __init__(self) -> None:
         self.files = {path: ast.parse(path.read_text()) for path in _python_files()}
         self.ours: set[str] = set()
-        self.modules = {'savedmodel_estimator', 'components', 'pipelines', 'schemas', 'tests'}
+        self.modules = {'savedmodel_estimator', 'savedmodel_estimator_tfx', 'tests'}
         for path, tree in self.files.items():
             self.modules.add(path.stem)
             for node in ast.walk(tree):
@@ -372,7 +372,7 @@ def _import_copy(module: str) -> None:
             '_TFRecordUtil._masked_crc32c',
         ),
         (
-            'components.common._tfx_internal',
+            'savedmodel_estimator_tfx.components.common._tfx_internal',
             'tfx',
             'tfx.dsl.components.base.base_beam_executor',
             'BaseBeamExecutor._make_beam_pipeline',
