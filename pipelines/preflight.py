@@ -17,7 +17,7 @@ import tensorflow as tf
 from savedmodel_estimator import SavedModelFormatError
 from savedmodel_estimator.mode_keys import ModeKeys
 from savedmodel_estimator.saved_model_reader import SavedModelReader
-from savedmodel_estimator.tf_example_inputs import InputColumn, signature_columns
+from savedmodel_estimator.serving.tf_example_inputs import InputColumn, signature_columns
 from savedmodel_estimator_tfx.components.common import example_inputs, finite_values
 from savedmodel_estimator_tfx.components.estimator_evaluator import thresholds
 from savedmodel_estimator_tfx.pipelines import csv_checks

@@ -18,7 +18,7 @@ from tfx.types import standard_artifacts
 
 from savedmodel_estimator.mode_keys import ModeKeys
 from savedmodel_estimator.saved_model_reader import SavedModelReader
-from savedmodel_estimator.tf_example_inputs import signature_columns
+from savedmodel_estimator.serving.tf_example_inputs import signature_columns
 from savedmodel_estimator_tfx.components.batch_predictor import executor as predictor_executor
 from savedmodel_estimator_tfx.components.batch_predictor import spec as predictor_spec
 from savedmodel_estimator_tfx.components.common import artifacts, example_inputs, finite_values

@@ -31,7 +31,7 @@ def run(n: int, batch_size: int) -> dict[str, Any]:
     from savedmodel_estimator.beam import transforms, writers
     from savedmodel_estimator.beam.batches import PredictionBatch
     from savedmodel_estimator.beam.prediction_logs import LogFormat
-    from savedmodel_estimator.signature_runner import SignatureRunner, SignatureSpec
+    from savedmodel_estimator.serving.signature_runner import SignatureRunner, SignatureSpec
 
     examples = data.write_examples(n)
     spec = SignatureSpec(str(data.write_model_artifact() / 'Format-Serving'))

@@ -14,8 +14,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from savedmodel_estimator import tf_example_inputs
-from savedmodel_estimator.tf_example_inputs import ExampleFormatError, InputColumn
+from savedmodel_estimator.serving import tf_example_inputs
+from savedmodel_estimator.serving.tf_example_inputs import ExampleFormatError, InputColumn
 from savedmodel_estimator_tfx.components.common import artifacts
 
 # Records peeked per file before a run; enough to catch a wrong export, cheap on any file size.

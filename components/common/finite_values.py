@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 
 import tensorflow as tf
 
-from savedmodel_estimator.tf_example_inputs import ExampleFormatError, InputColumn
+from savedmodel_estimator.serving.tf_example_inputs import ExampleFormatError, InputColumn
 
 # Records parsed per graph step while scanning.
 SCAN_BATCH = 4096

@@ -18,7 +18,7 @@ from tensorflow.core.protobuf import meta_graph_pb2
 from savedmodel_estimator import RunConfig, SavedModelEstimator
 from savedmodel_estimator.mode_keys import ModeKeys
 from savedmodel_estimator.saved_model_reader import SavedModelReader
-from savedmodel_estimator.tf_example_inputs import make_input_fn, signature_columns
+from savedmodel_estimator.serving.tf_example_inputs import make_input_fn, signature_columns
 from savedmodel_estimator_tfx.components.common import example_inputs, finite_values
 
 _GLOBAL_STEP = 'global_step'

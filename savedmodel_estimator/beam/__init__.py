@@ -20,7 +20,7 @@ from savedmodel_estimator.beam.writers import (
     WritePredictionLogs,
     WriteRows,
 )
-from savedmodel_estimator.signature_runner import SignatureSpec
+from savedmodel_estimator.serving.signature_runner import SignatureSpec
 
 __all__ = [
     'PREDICTION_LOGS_PREFIX',

@@ -28,10 +28,10 @@ from google.protobuf import descriptor
 from tensorflow.core.framework import tensor_pb2, types_pb2
 from tensorflow_serving.apis import classification_pb2, prediction_log_pb2, regression_pb2
 
-from savedmodel_estimator import tf_example_inputs
 from savedmodel_estimator.beam.batches import PredictionBatch, SparseValue, split_sparse
 from savedmodel_estimator.saved_model_reader import SavedModelReader
-from savedmodel_estimator.signature_runner import SignatureSpec, find_signature
+from savedmodel_estimator.serving import tf_example_inputs
+from savedmodel_estimator.serving.signature_runner import SignatureSpec, find_signature
 
 CLASSIFY, REGRESS, PREDICT = 'classify', 'regress', 'predict'
 _KIND_OF_METHOD = {'tensorflow/serving/classify': CLASSIFY, 'tensorflow/serving/regress': REGRESS}

@@ -26,8 +26,8 @@ from apache_beam.ml.inference.base import RunInference
 
 from savedmodel_estimator.beam.batches import ExampleBatch, PredictionBatch, as_records
 from savedmodel_estimator.beam.model_handler import SavedModelSignatureHandler, load_runner
-from savedmodel_estimator.signature_runner import SignatureRunner, SignatureSpec
-from savedmodel_estimator.tf_example_inputs import ExampleFormatError
+from savedmodel_estimator.serving.signature_runner import SignatureRunner, SignatureSpec
+from savedmodel_estimator.serving.tf_example_inputs import ExampleFormatError
 
 METRICS_NAMESPACE = 'savedmodel_estimator'
 EXAMPLES_COUNTER = 'examples'

@@ -23,7 +23,7 @@ from savedmodel_estimator.beam._beam_internal import masked_crc32c
 from savedmodel_estimator.beam.batches import PredictionBatch
 from savedmodel_estimator.beam.prediction_logs import LogFormat
 from savedmodel_estimator.beam.rows import JSONL, PARQUET, ROW_FORMATS, RowColumns
-from savedmodel_estimator.signature_runner import SignatureSpec
+from savedmodel_estimator.serving.signature_runner import SignatureSpec
 
 # As stock BulkInferrer names them: <uri>/prediction_logs-00000-of-00001.gz
 PREDICTION_LOGS_PREFIX = 'prediction_logs'

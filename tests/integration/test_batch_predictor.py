@@ -27,7 +27,7 @@ from tiny_models import example, two_float_inputs
 
 from savedmodel_estimator import SavedModelEstimator
 from savedmodel_estimator.beam import _beam_internal
-from savedmodel_estimator.tf_example_inputs import ExampleFormatError
+from savedmodel_estimator.serving.tf_example_inputs import ExampleFormatError
 from savedmodel_estimator_tfx.components.batch_predictor import executor, spec
 from savedmodel_estimator_tfx.components.batch_predictor.component import BatchPredictor
 from savedmodel_estimator_tfx.components.common import _tfx_internal, artifacts

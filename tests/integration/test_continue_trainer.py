@@ -23,7 +23,7 @@ from tfx.types import standard_artifacts
 
 from savedmodel_estimator import RunConfig, SavedModelEstimator
 from savedmodel_estimator.saved_model_reader import SavedModelReader
-from savedmodel_estimator.tf_example_inputs import make_input_fn, signature_columns
+from savedmodel_estimator.serving.tf_example_inputs import make_input_fn, signature_columns
 from savedmodel_estimator_tfx.components.common import artifacts
 from savedmodel_estimator_tfx.components.continue_trainer import executor, spec, training
 

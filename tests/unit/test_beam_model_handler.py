@@ -32,8 +32,8 @@ from savedmodel_estimator.beam import (
     SignatureSpec,
     load_runner,
 )
-from savedmodel_estimator.signature_runner import SignatureNotFoundError
-from savedmodel_estimator.tf_example_inputs import ExampleFormatError
+from savedmodel_estimator.serving.signature_runner import SignatureNotFoundError
+from savedmodel_estimator.serving.tf_example_inputs import ExampleFormatError
 
 EXPORTS = pathlib.Path(__file__).resolve().parents[1] / 'data' / 'estimator_exports'
 SEED = str(EXPORTS / 'dnn_classifier_seed' / 'saved_model')

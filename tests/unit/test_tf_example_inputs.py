@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.protobuf import meta_graph_pb2
 
-from savedmodel_estimator import tf_example_inputs as tei
+from savedmodel_estimator.serving import tf_example_inputs as tei
 
 pytestmark = pytest.mark.core
 

@@ -1,21 +1,13 @@
-"""What an export holds, whether it may be imported, and a hash of its content.
-
-* `inspect_saved_model`: a typed summary (modes, MetaGraphs, signatures, variables, global step,
-  op counts), the facts a pipeline records about a model it imports.
-* `scan_ops`: everything a model built elsewhere may not hold, by construction: op types outside
-  TensorFlow's reviewed allowlist, a saver that is not exactly a saver, assets outside assets/,
-  unregistered ops, devices of other processes. The scan lives in `model_safety`; this name
-  stays for its callers.
-* `content_hash`: a deterministic sha256 over every file of a directory.
+"""What an export holds: a typed summary of its modes, MetaGraphs, signatures, variables, global
+step and op counts, the facts a pipeline records about a model it imports.
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
-import hashlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 import tensorflow as tf
 from tensorflow.core.framework import graph_pb2
@@ -23,32 +15,20 @@ from tensorflow.core.protobuf import meta_graph_pb2
 
 from savedmodel_estimator.errors import SavedModelFormatError
 from savedmodel_estimator.mode_keys import ALL_MODES, EXPORT_TAGS, SIGNATURE_KEYS
-from savedmodel_estimator.model_safety import op_policy
-from savedmodel_estimator.model_safety.findings import Finding, UnsafeOp
-from savedmodel_estimator.model_safety.scan import scan_saved_model
 from savedmodel_estimator.saved_model_reader import SavedModelReader
 
 __all__ = [
-    'UNSAFE_OPS',
-    'Finding',
     'MetaGraphSummary',
     'SavedModelSummary',
     'SignatureSummary',
     'TensorSummary',
-    'UnsafeOp',
     'VariableSummary',
-    'content_hash',
     'inspect_saved_model',
-    'scan_ops',
+    'reader_of',
 ]
 
 PathLike = str | os.PathLike[str]
 Shape = tuple[int | None, ...] | None  # None: unknown rank; a None dimension: unknown size
-
-# The op types the reviewed table refuses by name, and why (the denylist this scan replaced).
-UNSAFE_OPS: dict[str, str] = {
-    op_type: category.reason for category in op_policy.REFUSED for op_type in category.names
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,7 +97,7 @@ class SavedModelSummary:
         return None
 
 
-def _reader(source: PathLike | SavedModelReader) -> SavedModelReader:
+def reader_of(source: PathLike | SavedModelReader) -> SavedModelReader:
     # Summaries never feed assets: an asset outside assets/ is the scan's to report.
     if isinstance(source, SavedModelReader):
         return source
@@ -203,7 +183,7 @@ def inspect_saved_model(source: PathLike | SavedModelReader) -> SavedModelSummar
     Raises:
         SavedModelFormatError: the path is not a SavedModel, or its variables cannot be read.
     """
-    reader = _reader(source)
+    reader = reader_of(source)
     variables, global_step = _read_variables(reader)
     return SavedModelSummary(
         path=reader.export_dir,
@@ -212,55 +192,3 @@ def inspect_saved_model(source: PathLike | SavedModelReader) -> SavedModelSummar
         variables=variables,
         global_step=global_step,
     )
-
-
-def scan_ops(source: PathLike | SavedModelReader, allowed: Iterable[str] = ()) -> list[UnsafeOp]:
-    """Everything in the SavedModel a model built elsewhere may not hold, graph by graph.
-
-    See `savedmodel_estimator.model_safety.scan.scan_saved_model`: op types must be in
-    TensorFlow's reviewed allowlist (`model_safety/op_policy.py`), checkpoint ops must be
-    exactly the MetaGraph's saver, file reads must read the model's own assets, assets must stay
-    inside assets/, and nothing may be pinned to another process.
-
-    Args:
-        source: The SavedModel directory, or a `SavedModelReader` over it.
-        allowed: Op types to accept anyway, for a model you trust.
-
-    Raises:
-        ValueError: `allowed` names an op type TensorFlow does not register (likely a typo).
-        SavedModelFormatError: the path is not a SavedModel.
-    """
-    return scan_saved_model(_reader(source), allowed)
-
-
-def _files(top: str) -> Iterator[tuple[str, str]]:
-    """`(relative POSIX path, full path)` of every file under `top`, on any TF file system."""
-    top = top.rstrip('/')
-    for dirpath, _, filenames in tf.io.gfile.walk(top):
-        relative_dir = dirpath[len(top) :].strip('/').replace(os.sep, '/')
-        for filename in filenames:
-            relative = f'{relative_dir}/{filename}' if relative_dir else filename
-            yield relative, os.path.join(dirpath, filename)
-
-
-def content_hash(path: PathLike, chunk_size: int = 1 << 20) -> str:
-    """The sha256 (hex) of a directory's content: every file's relative path and bytes.
-
-    Deterministic and independent of where the directory lives: files are taken in sorted
-    relative-path order, each contributing `<path>\\0<sha256 of its bytes>\\n`. Empty
-    directories do not count.
-
-    Raises:
-        FileNotFoundError: the path is not a directory.
-    """
-    top = os.fspath(path)
-    if not tf.io.gfile.isdir(top):
-        raise FileNotFoundError(f'Cannot hash {top!r}: it is not a directory.')
-    digest = hashlib.sha256()
-    for relative, full in sorted(_files(top)):
-        file_digest = hashlib.sha256()
-        with tf.io.gfile.GFile(full, 'rb') as f:
-            while chunk := f.read(chunk_size):
-                file_digest.update(chunk)
-        digest.update(f'{relative}\0{file_digest.hexdigest()}\n'.encode())
-    return digest.hexdigest()

@@ -18,10 +18,10 @@ import tensorflow as tf
 from tensorflow.core.protobuf import meta_graph_pb2
 
 from savedmodel_estimator import _tf_internal as internal
-from savedmodel_estimator import tf_example_inputs
 from savedmodel_estimator.graph_import import generate_input_map
 from savedmodel_estimator.saved_model_reader import SavedModelReader
-from savedmodel_estimator.tf_example_inputs import ExampleFormatError, InputColumn
+from savedmodel_estimator.serving import tf_example_inputs
+from savedmodel_estimator.serving.tf_example_inputs import ExampleFormatError, InputColumn
 
 DEFAULT_SIGNATURE = 'serving_default'
 SERVING_TAGS = ('serve',)
