@@ -22,7 +22,6 @@ from tfx import types
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils
 
-from savedmodel_estimator.serving import tf_example_inputs
 from savedmodel_estimator.beam import (
     PREDICTION_LOGS_PREFIX,
     PredictExamples,
@@ -32,7 +31,12 @@ from savedmodel_estimator.beam import (
 )
 from savedmodel_estimator.beam.transforms import EXAMPLES_COUNTER, METRICS_NAMESPACE
 from savedmodel_estimator.saved_model_reader import SavedModelReader
-from savedmodel_estimator.serving.signature_runner import PASSTHROUGH_DTYPES, SignatureSpec, find_signature
+from savedmodel_estimator.serving import tf_example_inputs
+from savedmodel_estimator.serving.signature_runner import (
+    PASSTHROUGH_DTYPES,
+    SignatureSpec,
+    find_signature,
+)
 from savedmodel_estimator.serving.tf_example_inputs import ExampleFormatError
 from savedmodel_estimator_tfx.components.batch_predictor import spec
 from savedmodel_estimator_tfx.components.batch_predictor.options import (

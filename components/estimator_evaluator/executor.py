@@ -21,7 +21,11 @@ from tfx.types import artifact_utils
 from savedmodel_estimator import SavedModelEstimator
 from savedmodel_estimator.mode_keys import ModeKeys
 from savedmodel_estimator.saved_model_reader import SavedModelReader
-from savedmodel_estimator.serving.tf_example_inputs import InputColumn, make_input_fn, signature_columns
+from savedmodel_estimator.serving.tf_example_inputs import (
+    InputColumn,
+    make_input_fn,
+    signature_columns,
+)
 from savedmodel_estimator_tfx.components.common import _tfx_internal, artifacts, example_inputs
 from savedmodel_estimator_tfx.components.estimator_evaluator import spec, tfma_output, thresholds
 from savedmodel_estimator_tfx.components.estimator_evaluator.thresholds import MetricThreshold
