@@ -87,6 +87,13 @@ def peak_rss_mb() -> dict[str, float]:
     return {'self': round(own, 1), 'children': round(children, 1)}
 
 
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process's threads and its waited-for children so far."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def machine_facts() -> dict[str, Any]:
     """Facts about the machine that do not depend on the environment the case runs in."""
     cpu_model = ''

@@ -4,7 +4,7 @@
     tools/lane latest .venv-latest/bin/python -m benchmarks.cases.batch_inference ...  (latest lane)
 
 * `batch_predictor`: our BatchPredictor executor (`pipelines.stages.run_predict`), Beam
-  DirectRunner, PredictionLogs out (`--output-format parquet`: Parquet rows instead).
+  DirectRunner, PredictionLogs out (`--output-format parquet` or `jsonl`: rows instead).
 * `bulk_inferrer`: the stock TFX BulkInferrer executor (tfx-bsl RunInference) of the environment's
   TFX, on the same Model and Examples artifacts, the same runner options, PredictionLogs out.
 * `bare`: the limit: the serving signature in one `tf.compat.v1.Session`, a tight loop of
@@ -34,6 +34,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 from benchmarks import data  # after the log level is set, before TF loads
 from benchmarks.common import (
     Stopwatch,
+    cpu_seconds,
     emit,
     environment_facts,
     maybe_profile,
@@ -47,7 +48,7 @@ BEAM_ARGS = ('--runner=DirectRunner', '--direct_running_mode=in_memory', '--dire
 DEFAULT_MAX_BATCH_SIZE = 1024  # BatchPredictor's own default
 BARE_BATCH_SIZES = (256, 1024, 4096, 16384)
 BARE_SWEEP_RECORDS = 32768
-PREDICTION_LOG, PARQUET = 'prediction_log', 'parquet'
+PREDICTION_LOG, PARQUET, JSONL = 'prediction_log', 'parquet', 'jsonl'
 
 
 def count_prediction_logs(uri: str) -> int:
@@ -56,6 +57,17 @@ def count_prediction_logs(uri: str) -> int:
     files = tf.io.gfile.glob(os.path.join(uri, 'prediction_logs-*'))
     dataset = tf.data.TFRecordDataset(files, compression_type='GZIP')
     return int(dataset.reduce(0, lambda count, _: count + 1))
+
+
+def count_jsonl_rows(uri: str) -> int:
+    import tensorflow as tf
+
+    files = tf.io.gfile.glob(os.path.join(uri, 'rows', 'Split-*', '*.jsonl'))
+    total = 0
+    for path in files:
+        with open(path, 'rb') as handle:
+            total += sum(chunk.count(b'\n') for chunk in iter(lambda: handle.read(1 << 20), b''))
+    return total
 
 
 def count_parquet_rows(uri: str) -> int:
@@ -183,6 +195,7 @@ def run(
     rss_before = rss_mb()
     extra: dict[str, Any] = {}
     timings = Timings()
+    cpu_before = cpu_seconds()
     with tempfile.TemporaryDirectory(prefix='bench-inference-') as out:
         with maybe_profile(profile), watch('work'):
             if impl == 'batch_predictor':
@@ -195,8 +208,13 @@ def run(
                     extra = run_bulk_inferrer(model_uri, examples, out, beam_args)
             else:
                 extra = run_bare(model_dir, examples, watch)
+        cpu = cpu_seconds() - cpu_before
         if impl != 'bare':
-            count = count_parquet_rows if output_format == PARQUET else count_prediction_logs
+            count = {
+                PARQUET: count_parquet_rows,
+                JSONL: count_jsonl_rows,
+                PREDICTION_LOG: count_prediction_logs,
+            }[output_format]
             extra['predicted'] = count(out)
     if extra['predicted'] != n:
         raise RuntimeError(f'{impl} predicted {extra["predicted"]} examples, expected {n}.')
@@ -218,6 +236,10 @@ def run(
         **rates,
         'timed_s': timed,
         'work_s': watch.seconds['work'],
+        # CPU time of the work, all threads and waited-for worker processes: what the run cost
+        # the machine, less sensitive than wall time to other processes sharing the cores.
+        'cpu_s': round(cpu, 3),
+        'cpu_us_per_example': round(cpu / n * 1e6, 2),
         'beam_sdist_s': round(sdist, 4),
         **extra,
         'max_batch_size': max_batch_size if impl == 'batch_predictor' else None,
@@ -243,7 +265,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         '--output-format',
-        choices=(PREDICTION_LOG, PARQUET),
+        choices=(PREDICTION_LOG, PARQUET, JSONL),
         default=PREDICTION_LOG,
         help='what batch_predictor writes [prediction_log]',
     )

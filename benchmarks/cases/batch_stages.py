@@ -3,16 +3,17 @@
     .venv-legacy/bin/python -m benchmarks.cases.batch_stages --n 200000
 
 Runs the same code BatchPredictor's DoFns and sink run, in a plain loop over the same files:
-read (`_ReadBatchesFn`), predict (`SignatureRunner.run`), encode PredictionLogs
-(`LogFormat.encode`), frame and gzip them (`_tfrecord`, `_GzipFile` at BatchPredictor's
-level), each timed on its own. Their sum is what the work costs on one thread; BatchPredictor's
-time beyond it is Beam's and TFX's. Nothing here changes what BatchPredictor does.
+read (`reading.read_batches`), predict (`SignatureRunner.run`), encode PredictionLogs
+(`LogFormat.parts`), frame them (`tfrecords.frame`) and gzip them (zlib at BatchPredictor's
+level, as one of `GzipStream`'s threads does), each timed on its own, one after the other on one
+thread. Their sum is what the work costs on one thread; BatchPredictor overlaps them on the
+cores (reading and gzip on threads of their own, the model on TensorFlow's), so its rate can
+exceed the sum's. Nothing here changes what BatchPredictor does.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import time
 from typing import Any
@@ -22,13 +23,13 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 from benchmarks import data  # after the log level is set, before TF loads
 from benchmarks.common import emit, environment_facts
 
-DEFAULT_BATCH_SIZE = 1024  # BatchPredictor's default max_batch_size
+DEFAULT_BATCH_SIZE = 1024  # BatchPredictor's default max_batch_size (spec.DEFAULT_MAX_BATCH_SIZE)
 
 
 def run(n: int, batch_size: int) -> dict[str, Any]:
     import glob
 
-    from savedmodel_estimator.beam import transforms, writers
+    from savedmodel_estimator.beam import gzip_stream, reading, tfrecords, writers
     from savedmodel_estimator.beam.batches import PredictionBatch
     from savedmodel_estimator.beam.prediction_logs import LogFormat
     from savedmodel_estimator.serving.signature_runner import SignatureRunner, SignatureSpec
@@ -41,34 +42,33 @@ def run(n: int, batch_size: int) -> dict[str, Any]:
     start = time.perf_counter()
     runner = SignatureRunner(spec)
     log_format = LogFormat.for_spec(spec)
-    first = next(transforms._ReadBatchesFn(batch_size).process(files[0]))
-    runner.run(first.records)  # the first run builds TF's executor: a fixed cost, not per example
+    first = next(reading.read_batches(files[0], batch_size))
+    runner.run(first)  # the first run builds TF's executor: a fixed cost, not per example
     seconds['load'] = time.perf_counter() - start
-    sink = writers._GzipFile(io.BytesIO(), writers.DEFAULT_COMPRESSION_LEVEL)
-    reader = transforms._ReadBatchesFn(batch_size)
+    level = writers.DEFAULT_COMPRESSION_LEVEL
+    output_bytes = 0
     count = 0
     for path in files:
-        batches = reader.process(path)
+        batches = reading.read_batches(path, batch_size)
         while True:
             start = time.perf_counter()
-            batch = next(batches, None)
+            records = next(batches, None)
             seconds['read'] += time.perf_counter() - start
-            if batch is None:
+            if records is None:
                 break
             start = time.perf_counter()
-            result = runner.run(batch.records, source=batch.source, first_index=batch.first_index)
+            result = runner.run(records, source=path)
             seconds['predict'] += time.perf_counter() - start
             start = time.perf_counter()
-            logs = log_format.encode(PredictionBatch(batch.records, result.outputs))
+            parts = log_format.parts(PredictionBatch(records, result.outputs))
             seconds['encode'] += time.perf_counter() - start
             start = time.perf_counter()
-            framed = b''.join(writers._tfrecord(log) for log in logs)
+            framed = tfrecords.frame(parts.records, parts.prefix, parts.suffixes)
             seconds['frame'] += time.perf_counter() - start
             start = time.perf_counter()
-            sink.write(framed)
+            output_bytes += len(gzip_stream.deflate(framed, level))
             seconds['gzip'] += time.perf_counter() - start
-            count += len(batch)
-    sink.close()
+            count += len(records)
     per_record_us = {k: round(v / count * 1e6, 2) for k, v in seconds.items() if k != 'load'}
     total = sum(v for k, v in seconds.items() if k != 'load')
     return {
@@ -79,7 +79,7 @@ def run(n: int, batch_size: int) -> dict[str, Any]:
         'seconds': {k: round(v, 4) for k, v in seconds.items()},
         'per_record_us': per_record_us,
         'examples_per_s': round(count / total, 1),
-        'output_mb': round(sink.handle.tell() / 2**20, 1),
+        'output_mb': round(output_bytes / 2**20, 1),
         'environment': environment_facts(),
     }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ import apache_beam as beam
 import tensorflow as tf
 from absl import logging
 from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.options.pipeline_options import DirectOptions
 from tfx import types
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils
@@ -28,17 +30,12 @@ from savedmodel_estimator.beam import (
     ReadExampleBatches,
     WritePredictionLogs,
     WriteRows,
+    _beam_internal,
+    load_runner,
 )
 from savedmodel_estimator.beam.transforms import EXAMPLES_COUNTER, METRICS_NAMESPACE
-from savedmodel_estimator.saved_model_reader import SavedModelReader
-from savedmodel_estimator.serving import tf_example_inputs
-from savedmodel_estimator.serving.signature_runner import (
-    PASSTHROUGH_DTYPES,
-    SignatureSpec,
-    find_signature,
-)
-from savedmodel_estimator.serving.tf_example_inputs import ExampleFormatError
-from savedmodel_estimator_tfx.components.batch_predictor import spec
+from savedmodel_estimator.serving.signature_runner import SignatureRunner, SignatureSpec
+from savedmodel_estimator_tfx.components.batch_predictor import preflight, spec
 from savedmodel_estimator_tfx.components.batch_predictor.options import (
     PredictOptions,
     options_from_exec_properties,
@@ -71,63 +68,6 @@ def blessing_verdict(blessing: types.Artifact) -> str | None:
     return f'the model blessing at {blessing.uri!r} has no {artifacts.BLESSED_FILE} file'
 
 
-def passthrough_dtypes(
-    files: Sequence[str], names: Sequence[str], peek: int = example_inputs.PEEK_RECORDS
-) -> tuple[tuple[str, tf.dtypes.DType], ...]:
-    """Each pass-through feature's dtype, from the first records of the files that hold it.
-
-    Raises:
-        ExampleFormatError: (a ValueError) a feature is in none of the records peeked.
-    """
-    if not names:
-        return ()
-    kinds: dict[str, str] = {}
-    present: set[str] = set()
-    for _, records in tf_example_inputs.peek_records(files, peek):
-        for record in records:
-            features = tf.train.Example.FromString(record).features.feature
-            present.update(features)
-            for name in names:
-                kind = features[name].WhichOneof('kind') if name in features else None
-                if kind and name not in kinds:
-                    kinds[name] = kind
-    for name in names:
-        if name not in kinds:
-            raise ExampleFormatError(
-                f'Pass-through feature {name!r} is in none of the first {peek} records of '
-                f'{list(files)} (features present: {sorted(present)}). Check '
-                'passthrough_features.'
-            )
-    return tuple((name, PASSTHROUGH_DTYPES[kinds[name]]) for name in names)
-
-
-def signature_spec(
-    model_dir: str, options: PredictOptions, files_by_split: Mapping[str, Sequence[str]]
-) -> SignatureSpec:
-    """The signature to run, checked against the first records of every file.
-
-    Raises:
-        ValueError: no such signature, or records that cannot feed it, naming file and record.
-    """
-    reader = SavedModelReader(model_dir)
-    _, signature_def = find_signature(reader, options.signature_name, options.tags)
-    columns = None
-    if not tf_example_inputs.takes_serialized_examples(signature_def):
-        columns = tf_example_inputs.signature_columns(signature_def, options.signature_name)
-    files = [path for split_files in files_by_split.values() for path in split_files]
-    if columns is not None:
-        first = tf_example_inputs.peek_records(files[:1], 1)
-        columns = tf_example_inputs.adapt_to_records(columns, first[0][1] if first else [])
-    example_inputs.check_examples(files_by_split, columns or [], options.signature_name)
-    return SignatureSpec(
-        model_dir,
-        options.signature_name,
-        options.tags,
-        passthrough_features=passthrough_dtypes(files, options.passthrough_features),
-        input_columns=tuple(columns) if columns is not None else None,
-    )
-
-
 def build_pipeline(
     pipeline: beam.Pipeline,
     model: SignatureSpec,
@@ -152,12 +92,10 @@ def build_pipeline(
                     rows_prefix, row_format, model
                 )
     if spec.PREDICTION_LOG in options.output_formats:
-        _ = (
-            all_predictions
-            | 'FlattenPredictions' >> beam.Flatten(pipeline=pipeline)
-            | 'WritePredictionLogs'
-            >> WritePredictionLogs(os.path.join(output_uri, PREDICTION_LOGS_PREFIX), model)
-        )
+        logs = os.path.join(output_uri, PREDICTION_LOGS_PREFIX)
+        if len(all_predictions) > 1:
+            all_predictions = [all_predictions | 'FlattenPredictions' >> beam.Flatten()]
+        _ = all_predictions[0] | 'WritePredictionLogs' >> WritePredictionLogs(logs, model)
 
 
 def clear_directory(uri: str) -> None:
@@ -219,13 +157,14 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
         splits = options.splits or tuple(artifacts.split_names(examples))
         files_by_split = example_inputs.split_files(examples, splits)
-        model_spec = signature_spec(artifacts.model_path(model), options, files_by_split)
+        checked = preflight.signature_spec(artifacts.model_path(model), options, files_by_split)
         clear_directory(result.uri)
         try:
             pipeline = self._make_beam_pipeline()
-            build_pipeline(pipeline, model_spec, files_by_split, result.uri, options)
-            beam_result = pipeline.run()
-            beam_result.wait_until_finish()
+            with _ModelPreload(pipeline, checked):
+                build_pipeline(pipeline, checked.spec, files_by_split, result.uri, options)
+                beam_result = pipeline.run()
+                beam_result.wait_until_finish()
         except BaseException:
             clear_directory(result.uri)
             raise
@@ -238,6 +177,42 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         if count is not None:
             result.set_int_custom_property(spec.NUM_EXAMPLES_PROPERTY, count)
         logging.info('BatchPredictor wrote predictions for %s examples to %s', count, result.uri)
+
+
+class _ModelPreload:
+    """Loads the model and runs it once on a thread while Beam plans and starts the pipeline.
+
+    Only when the pipeline's workers run in this process (the FnApiRunner in memory or on
+    threads): they then get the loaded model from `load_runner`'s per-process cache, its first
+    `Session.run` (TensorFlow prunes and optimizes the graph then) already done. Loading is
+    mostly TensorFlow's C++ work, which releases the GIL, so it overlaps Beam's Python.
+    """
+
+    def __init__(self, pipeline: beam.Pipeline, checked: preflight.Checked) -> None:
+        self._checked = checked
+        self._runner: SignatureRunner | None = None  # held: the cache keeps weak references
+        self._thread: threading.Thread | None = None
+        mode = pipeline.options.view_as(DirectOptions).direct_running_mode
+        if isinstance(pipeline.runner, _beam_internal.FnApiRunner) and mode != 'multi_processing':
+            self._thread = threading.Thread(target=self._load, name='model preload', daemon=True)
+
+    def _load(self) -> None:
+        try:
+            self._runner = load_runner(self._checked.spec)
+            if self._checked.sample:
+                self._runner.run(self._checked.sample)
+        except Exception as err:  # the pipeline's own load reports it, with its context
+            logging.info('BatchPredictor: loading the model ahead failed (%s)', err)
+
+    def __enter__(self) -> _ModelPreload:
+        if self._thread is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._thread is not None:
+            self._thread.join()
+        self._runner = None
 
 
 def _examples_counted(beam_result: Any) -> int | None:

@@ -10,16 +10,18 @@ still find the example.
 
 Building one PredictionLog message per record costs more than running the model (a parse of the
 tf.Example into the request, a TensorProto per output). Here the static part of each log is
-serialized once per batch and the per-record parts are appended as bytes: protobuf parses the
-concatenation of two encodings of a message as their merge, so the result parses to the same
-message the proto API would build.
+serialized once per batch and the per-record parts are laid out as bytes for the whole batch at
+once (`byte_rows`): protobuf parses the concatenation of two encodings of a message as their
+merge, so the result parses to the same message the proto API would build. Each log is a prefix
+that depends on the record's length only, the record, and a suffix (`LogParts`), so the writer
+frames the logs without joining each one first.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,6 +31,15 @@ from tensorflow.core.framework import tensor_pb2, types_pb2
 from tensorflow_serving.apis import classification_pb2, prediction_log_pb2, regression_pb2
 
 from savedmodel_estimator.beam.batches import PredictionBatch, SparseValue, split_sparse
+from savedmodel_estimator.beam.byte_rows import (
+    ByteRows,
+    Part,
+    concat,
+    encode_varint,
+    headers,
+    nest,
+    varint,
+)
 from savedmodel_estimator.saved_model_reader import SavedModelReader
 from savedmodel_estimator.serving import tf_example_inputs
 from savedmodel_estimator.serving.signature_runner import SignatureSpec, find_signature
@@ -48,30 +59,13 @@ _FIXED_VALUE_FIELDS = {np.dtype('float32'): 'float_val', np.dtype('float64'): 'd
 _VARINT_VALUE_FIELDS = {np.dtype('int32'): 'int_val', np.dtype('int64'): 'int64_val'}
 
 
-def _encode_varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-# Lengths below 16 KiB (nearly every record and tensor) are looked up, not encoded in Python.
-_SHORT_VARINTS = [_encode_varint(n) for n in range(1 << 14)]
-
-
-def _varint(value: int) -> bytes:
-    return _SHORT_VARINTS[value] if value < 16384 else _encode_varint(value)
-
-
 def _tag(number: int) -> bytes:
     """The key of a length-delimited field (a message, a string or bytes)."""
-    return _encode_varint(number << 3 | 2)
+    return encode_varint(number << 3 | 2)
 
 
 def _field(tag: bytes, payload: bytes) -> bytes:
-    return tag + _varint(len(payload)) + payload
+    return tag + varint(len(payload)) + payload
 
 
 def _path(message: descriptor.Descriptor, dotted: str) -> tuple[bytes, ...]:
@@ -83,22 +77,6 @@ def _path(message: descriptor.Descriptor, dotted: str) -> tuple[bytes, ...]:
     return tuple(tags)
 
 
-@functools.lru_cache(maxsize=8192)
-def _headers(path: tuple[bytes, ...], length: int) -> bytes:
-    """The keys and lengths that wrap a payload of `length` bytes in the fields of `path`."""
-    headers = []
-    for tag in reversed(path):
-        header = tag + _varint(length)
-        headers.append(header)
-        length += len(header)
-    return b''.join(reversed(headers))
-
-
-def _nest(path: tuple[bytes, ...], payload: bytes) -> bytes:
-    """`payload` as the innermost field of `path` (field names from the outermost message)."""
-    return _headers(path, len(payload)) + payload
-
-
 _LOG = prediction_log_pb2.PredictionLog.DESCRIPTOR
 _CLASSIFY_EXAMPLE = _path(_LOG, 'classify_log.request.input.example_list.examples')
 _CLASSIFICATIONS = _path(_LOG, 'classify_log.response.result.classifications')
@@ -106,21 +84,19 @@ _REGRESS_EXAMPLE = _path(_LOG, 'regress_log.request.input.example_list.examples'
 _REGRESSIONS = _path(_LOG, 'regress_log.response.result.regressions')
 _PREDICT_INPUTS = _path(_LOG, 'predict_log.request.inputs')
 _PREDICT_RESPONSE = _path(_LOG, 'predict_log.response')
-_OUTPUTS = _path(prediction_log_pb2.PredictLog.DESCRIPTOR, 'response.outputs')[-1]
-_CLASS = _path(classification_pb2.Classifications.DESCRIPTOR, 'classes')[0]
+_OUTPUTS = _path(prediction_log_pb2.PredictLog.DESCRIPTOR, 'response.outputs')[-1:]
+_CLASS = _path(classification_pb2.Classifications.DESCRIPTOR, 'classes')
 _LABEL = _path(classification_pb2.Class.DESCRIPTOR, 'label')[0]
 # float fields are fixed32 on the wire: the key, then 4 little-endian bytes.
-_SCORE_KEY = _encode_varint(
+_SCORE_KEY = encode_varint(
     classification_pb2.Class.DESCRIPTOR.fields_by_name['score'].number << 3 | 5
 )
-_VALUE_KEY = _encode_varint(
+_VALUE_KEY = encode_varint(
     regression_pb2.Regression.DESCRIPTOR.fields_by_name['value'].number << 3 | 5
 )
 _TENSOR = tensor_pb2.TensorProto.DESCRIPTOR
 _STRING_VAL = _tag(_TENSOR.fields_by_name['string_val'].number)
 _TENSOR_CONTENT = _tag(_TENSOR.fields_by_name['tensor_content'].number)
-
-
 _MAP_KEY, _MAP_VALUE = _tag(1), _tag(2)
 
 
@@ -131,46 +107,81 @@ def _tensor_head(dtype: int, shape: tuple[int, ...]) -> bytes:
     return head.SerializeToString()
 
 
-def _single_values(array: np.ndarray, head: bytes) -> list[bytes] | None:
+# A predict log's request holds the example as a string tensor of shape [1], as tfx_bsl's does.
+_EXAMPLE_HEAD = _tensor_head(types_pb2.DT_STRING, (1,))
+
+
+@dataclasses.dataclass(frozen=True)
+class LogParts:
+    """A batch's PredictionLogs, log i being `prefix(len(records[i])) + records[i] + suffixes[i]`.
+
+    The prefix depends on the record's length only (cached per length), so TFRecord framing can
+    compute each log's length and checksum without joining the log first.
+    """
+
+    prefix: Callable[[int], bytes]
+    records: Sequence[bytes]
+    suffixes: ByteRows
+
+    def logs(self) -> list[bytes]:
+        """The serialized PredictionLogs."""
+        prefixes = map(self.prefix, map(len, self.records))
+        return list(map(b''.join, zip(prefixes, self.records, self.suffixes.tolist(), strict=True)))
+
+
+def _single_values(array: np.ndarray, head: bytes) -> ByteRows | None:
     """Rows of one element as TensorProtos with the value in its typed field, or None."""
+    size = len(array)
     if array.dtype in _FIXED_VALUE_FIELDS:
         tag = _tag(_TENSOR.fields_by_name[_FIXED_VALUE_FIELDS[array.dtype]].number)
-        content = np.ascontiguousarray(array).tobytes()
-        step = array.dtype.itemsize
-        return [head + _field(tag, content[i : i + step]) for i in range(0, len(content), step)]
+        values = ByteRows.of(array.reshape(size, 1))
+        return concat(size, [head + tag + varint(array.dtype.itemsize), values])
     if array.dtype in _VARINT_VALUE_FIELDS:
         tag = _tag(_TENSOR.fields_by_name[_VARINT_VALUE_FIELDS[array.dtype]].number)
         values = array.reshape(-1).tolist()
-        return [head + _field(tag, _encode_varint(v & 0xFFFFFFFFFFFFFFFF)) for v in values]
+        return ByteRows.of_list(
+            [head + _field(tag, encode_varint(v & 0xFFFFFFFFFFFFFFFF)) for v in values]
+        )
     return None
 
 
-def _row_tensors(value: Any, size: int) -> Iterator[tuple[str, list[bytes]]]:
-    """(suffix, one serialized TensorProto per record) for a batch output, as tf would make them."""
+def _row_tensors(value: Any, size: int) -> Iterator[tuple[str, ByteRows]]:
+    """(suffix, each record's serialized TensorProto) for a batch output, as tf would make them."""
     if isinstance(value, SparseValue):
         parts = split_sparse(value, size)
         for suffix in ('indices', 'values', 'dense_shape'):
             rows = [np.asarray(getattr(part, suffix)) for part in parts]
-            yield f'/{suffix}', [tf.make_tensor_proto(r).SerializeToString() for r in rows]
+            protos = [tf.make_tensor_proto(r).SerializeToString() for r in rows]
+            yield f'/{suffix}', ByteRows.of_list(protos)
         return
     array = np.asarray(value)
     head = _tensor_head(tf.as_dtype(array.dtype).as_datatype_enum, (1, *array.shape[1:]))
     row_size = int(np.prod(array.shape[1:], dtype=np.int64))
     if array.dtype == object:
-        yield '', [head + b''.join(_field(_STRING_VAL, s) for s in row.ravel()) for row in array]
+        strings = [head + b''.join(_field(_STRING_VAL, s) for s in row.ravel()) for row in array]
+        yield '', ByteRows.of_list(strings)
         return
     if row_size > 1 and array.dtype in _CONTENT_DTYPES:
-        content = np.ascontiguousarray(array).tobytes()
-        step = len(content) // size
-        yield '', [head + _field(_TENSOR_CONTENT, content[i * step : (i + 1) * step])
-                   for i in range(size)]  # fmt: skip
+        content = ByteRows.of(array.reshape(size, -1))
+        yield '', concat(size, [head + _TENSOR_CONTENT + varint(content.width or 0), content])
         return
     singles = _single_values(array, head) if row_size == 1 else None
     if singles is not None:
         yield '', singles
         return
     protos = [tf.make_tensor_proto(row, shape=(1, *row.shape)) for row in array]
-    yield '', [proto.SerializeToString() for proto in protos]
+    yield '', ByteRows.of_list([proto.SerializeToString() for proto in protos])
+
+
+@functools.lru_cache(maxsize=8192)
+def _predict_prefix(head: bytes, input_key: bytes, length: int) -> bytes:
+    """A predict log's bytes before a record of `length` bytes: the request up to the record."""
+    string_val = _STRING_VAL + varint(length)
+    value = _MAP_VALUE + varint(len(_EXAMPLE_HEAD) + len(string_val) + length)
+    entry = len(input_key) + len(value) + len(_EXAMPLE_HEAD) + len(string_val) + length
+    return b''.join(
+        (head, headers(_PREDICT_INPUTS, entry), input_key, value, _EXAMPLE_HEAD, string_val)
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,75 +206,73 @@ class LogFormat:
 
     def encode(self, batch: PredictionBatch) -> list[bytes]:
         """One serialized PredictionLog per record of the batch."""
-        if self.kind == CLASSIFY:
-            return self._classify(batch)
-        if self.kind == REGRESS:
-            return self._regress(batch)
-        return self._predict(batch)
+        return self.parts(batch).logs()
 
-    def _classify(self, batch: PredictionBatch) -> list[bytes]:
+    def parts(self, batch: PredictionBatch) -> LogParts:
+        """The batch's PredictionLogs as a prefix per record length and a suffix per record."""
+        if self.kind == CLASSIFY:
+            suffixes = self._classify(batch)
+            return LogParts(functools.partial(headers, _CLASSIFY_EXAMPLE), batch.records, suffixes)
+        if self.kind == REGRESS:
+            suffixes = self._regress(batch)
+            return LogParts(functools.partial(headers, _REGRESS_EXAMPLE), batch.records, suffixes)
+        head = prediction_log_pb2.PredictionLog()
+        head.predict_log.request.model_spec.signature_name = self.signature_name
+        head.predict_log.response.model_spec.signature_name = self.signature_name
+        prefix = functools.partial(
+            _predict_prefix,
+            head.SerializeToString(),
+            _field(_MAP_KEY, self.input_key.encode()),
+        )
+        return LogParts(prefix, batch.records, self._predict(batch))
+
+    def _classify(self, batch: PredictionBatch) -> ByteRows:
         classes: Any = batch.outputs.get('classes')
         scores: Any = batch.outputs.get('scores')
         size = len(batch.records)
         _check_classify(classes, scores, size, self.signature_name)
         width = classes.shape[1] if classes is not None else scores.shape[1]
-        labels: dict[bytes, bytes] = {}  # a label's encoding, made once per batch
-        label_rows = classes.tolist() if classes is not None else [[b''] * width] * size
-        score_bytes = scores.astype('<f4').tobytes() if scores is not None else None
-        logs = []
-        for i, (record, row) in enumerate(zip(batch.records, label_rows, strict=True)):
-            fields = []
-            for k, label in enumerate(row):
-                encoded = labels.get(label)
-                if encoded is None:
-                    encoded = labels[label] = _field(_LABEL, label) if label else b''
-                if score_bytes is not None:
-                    at = (i * width + k) * 4
-                    encoded = encoded + _SCORE_KEY + score_bytes[at : at + 4]
-                fields.append(_field(_CLASS, encoded))
-            logs.append(
-                _nest(_CLASSIFY_EXAMPLE, record) + _nest(_CLASSIFICATIONS, b''.join(fields))
-            )
-        return logs
+        fields = []
+        for k in range(width):
+            parts: list[Part] = [_labels(classes[:, k] if classes is not None else None, size)]
+            if scores is not None:
+                parts += [_SCORE_KEY, ByteRows.of(scores[:, k : k + 1].astype('<f4'))]
+            fields.append(nest(_CLASS, concat(size, parts)))
+        return nest(_CLASSIFICATIONS, concat(size, fields))
 
-    def _regress(self, batch: PredictionBatch) -> list[bytes]:
+    def _regress(self, batch: PredictionBatch) -> ByteRows:
         values = np.asarray(batch.outputs['outputs'])
-        if values.size != len(batch.records) or values.dtype != np.float32:
+        size = len(batch.records)
+        if values.size != size or values.dtype != np.float32:
             raise ValueError(
                 f'The regress signature {self.signature_name!r} returned outputs of shape '
                 f'{list(values.shape)} and dtype {values.dtype}; expected float32 with shape '
-                f'[{len(batch.records)}] or [{len(batch.records)}, 1].'
+                f'[{size}] or [{size}, 1].'
             )
-        packed = values.astype('<f4').tobytes()
-        return [
-            _nest(_REGRESS_EXAMPLE, record)
-            + _nest(_REGRESSIONS, _VALUE_KEY + packed[i * 4 : i * 4 + 4])
-            for i, record in enumerate(batch.records)
-        ]
+        packed = ByteRows.of(values.reshape(size, 1).astype('<f4'))
+        return nest(_REGRESSIONS, concat(size, [_VALUE_KEY, packed]))
 
-    def _predict(self, batch: PredictionBatch) -> list[bytes]:
+    def _predict(self, batch: PredictionBatch) -> ByteRows:
         size = len(batch.records)
-        head = prediction_log_pb2.PredictionLog()
-        head.predict_log.request.model_spec.signature_name = self.signature_name
-        head.predict_log.response.model_spec.signature_name = self.signature_name
-        head_bytes = head.SerializeToString()
-        example_head = _tensor_head(types_pb2.DT_STRING, (1,))
-        input_key = _field(_MAP_KEY, self.input_key.encode())
-        columns = []  # per output: each record's `outputs` map entry
+        entries: list[Part] = []  # per output: each record's `outputs` map entry
         for key, value in batch.outputs.items():
             for suffix, tensors in _row_tensors(value, size):
                 entry_key = _field(_MAP_KEY, (key + suffix).encode())
-                columns.append(
-                    [_field(_OUTPUTS, entry_key + _field(_MAP_VALUE, t)) for t in tensors]
-                )
-        logs = []
-        for i, record in enumerate(batch.records):
-            entry = input_key + _field(_MAP_VALUE, example_head + _field(_STRING_VAL, record))
-            outputs = b''.join(column[i] for column in columns)
-            logs.append(
-                head_bytes + _nest(_PREDICT_INPUTS, entry) + _nest(_PREDICT_RESPONSE, outputs)
-            )
-        return logs
+                entry = concat(size, [entry_key, nest((_MAP_VALUE,), tensors)])
+                entries.append(nest(_OUTPUTS, entry))
+        return nest(_PREDICT_RESPONSE, concat(size, entries))
+
+
+def _labels(labels: np.ndarray | None, size: int) -> Part:
+    """A class's `label` field per record: constant bytes when every record has the same label."""
+    if labels is None:
+        return b''
+    first = labels[0] if size else b''
+    if size and bool(np.all(labels == first)):
+        return _field(_LABEL, first) if first else b''
+    rows = labels.tolist()
+    encoded = {label: _field(_LABEL, label) if label else b'' for label in set(rows)}
+    return ByteRows.of_list(list(map(encoded.__getitem__, rows)))
 
 
 def _check_classify(classes: Any, scores: Any, size: int, signature_name: str) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 import numpy as np
@@ -52,12 +54,60 @@ def _arrow_type(dtype: tf.dtypes.DType) -> pa.DataType:
     return pa.string() if dtype == tf.string else pa.from_numpy_dtype(dtype.as_numpy_dtype)
 
 
+_UTF8_DECODE = operator.methodcaller('decode', 'utf-8', 'backslashreplace')
+
+
 def _decoded(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode('utf-8', 'backslashreplace')
     if isinstance(value, list):
         return [_decoded(v) for v in value]
     return value
+
+
+_JSON_FLOATS = {'nan': 'NaN', 'inf': 'Infinity', '-inf': '-Infinity'}
+_JSON_BOOLS = {True: 'true', False: 'false'}
+
+
+def _json_scalar(value: Any) -> str:
+    """`json.dumps(value)` for None, bool, int, float and str."""
+    if value is None:
+        return 'null'
+    if isinstance(value, bool):
+        return _JSON_BOOLS[value]
+    if isinstance(value, str):
+        return encode_basestring_ascii(value)
+    text = repr(value)
+    return _JSON_FLOATS.get(text, text) if isinstance(value, float) else text
+
+
+def _json_texts(value: Any) -> list[str] | None:
+    """Each row of a dense output of rank 1 or 2 as `json.dumps` writes it; else None."""
+    if isinstance(value, SparseValue):
+        return None
+    array = np.asarray(value)
+    if array.ndim not in (1, 2) or array.dtype.kind not in 'biufO':
+        return None
+    flat = array.ravel().tolist()
+    if array.dtype.kind == 'f':
+        if not np.isfinite(array).all():
+            return None
+        texts = list(map(float.__repr__, flat))
+    elif array.dtype.kind in 'iu':
+        texts = list(map(int.__repr__, flat))
+    elif array.dtype.kind == 'b':
+        texts = list(map(_JSON_BOOLS.__getitem__, flat))
+    elif all(isinstance(v, bytes) for v in flat):
+        texts = list(map(encode_basestring_ascii, map(_UTF8_DECODE, flat)))
+    else:
+        return None
+    if array.ndim == 1:
+        return texts
+    width = array.shape[1]
+    if width == 0:
+        return ['[]'] * len(array)
+    row = '[' + ', '.join(['{}'] * width) + ']'
+    return list(map(row.format, *(texts[k::width] for k in range(width))))
 
 
 def _sparse_offsets(value: Any, size: int) -> np.ndarray:
@@ -134,12 +184,35 @@ class RowColumns:
         return pa.Table.from_arrays(arrays, schema=schema)
 
     def json_lines(self, batch: PredictionBatch) -> bytes:
-        """The batch as JSON lines, one object per record."""
-        size = len(batch.records)
-        columns = [
+        """The batch as JSON lines, one object per record, as `json.dumps` writes each.
+
+        Built a column at a time (each value formatted in a C loop, each line by one
+        `str.format`), unless an output is sparse, of rank above 2, or not finite: then one
+        `json.dumps` per record.
+        """
+        passthrough = [
             _decoded(passthrough_column(name, batch.passthrough[name], batch))
             for name, _ in self.passthrough
         ]
+        texts = [list(map(_json_scalar, column)) for column in passthrough]
+        for column in self.outputs:
+            text = _json_texts(batch.outputs[column.name])
+            if text is None:
+                return self._json_lines_per_record(batch, passthrough)
+            texts.append(text)
+        if not batch.records:
+            return b''
+        keys = [
+            encode_basestring_ascii(name).replace('{', '{{').replace('}', '}}')
+            for name in self.names
+        ]
+        # A format string: the object's own braces are doubled.
+        line = '{{' + ', '.join(f'{key}: {{}}' for key in keys) + '}}\n'
+        return ''.join(map(line.format, *texts)).encode()
+
+    def _json_lines_per_record(self, batch: PredictionBatch, columns: list[list[Any]]) -> bytes:
+        size = len(batch.records)
+        columns = list(columns)
         for column in self.outputs:
             value = batch.outputs[column.name]
             if isinstance(value, SparseValue):
