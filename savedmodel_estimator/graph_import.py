@@ -20,7 +20,7 @@ from savedmodel_estimator import _tf_internal as internal
 from savedmodel_estimator.errors import ModeNotAvailableError
 from savedmodel_estimator.export import wrap_and_check_input_tensors
 from savedmodel_estimator.mode_keys import SUPERVISED_METHOD_NAMES, ModeKeys
-from savedmodel_estimator.saved_model_reader import SavedModelReader
+from savedmodel_estimator.saved_model_reader import SavedModelReader, tensor_names
 
 _SEPARATOR = '/'
 _METRICS, _PREDICTIONS, _LOSS = 'metrics', 'predictions', 'loss'
@@ -44,20 +44,14 @@ class ModeGraph:
 
 def _tensor_names(tensor_info: meta_graph_pb2.TensorInfo) -> list[str]:
     """The graph tensor names a TensorInfo refers to (three for a SparseTensor)."""
-    encoding = tensor_info.WhichOneof('encoding')
-    if encoding == 'name':
-        return [tensor_info.name]
-    if encoding == 'coo_sparse':
-        sparse = tensor_info.coo_sparse
-        return [
-            sparse.indices_tensor_name,
-            sparse.values_tensor_name,
-            sparse.dense_shape_tensor_name,
-        ]
-    raise NotImplementedError(
-        f'Signature entries encoded as {encoding!r} (composite tensors) are not supported; '
-        'an Estimator export uses dense and SparseTensor entries only.'
-    )
+    names = tensor_names(tensor_info)
+    if names is None:
+        raise NotImplementedError(
+            f'Signature entries encoded as {tensor_info.WhichOneof("encoding")!r} (composite '
+            'tensors) are not supported; an Estimator export uses dense and SparseTensor entries '
+            'only.'
+        )
+    return names
 
 
 def _op_name(tensor_name: str) -> str:

@@ -150,3 +150,19 @@ class SavedModelReader:
             )
             for asset in asset_names.asset_file_defs(meta_graph)
         }
+
+
+def tensor_names(tensor_info: meta_graph_pb2.TensorInfo) -> list[str] | None:
+    """The graph tensors of a signature entry: one, or three for a SparseTensor (indices, values,
+    dense shape); None for an encoding Estimator exports never use (composite tensors)."""
+    encoding = tensor_info.WhichOneof('encoding')
+    if encoding == 'name':
+        return [tensor_info.name]
+    if encoding == 'coo_sparse':
+        sparse = tensor_info.coo_sparse
+        return [
+            sparse.indices_tensor_name,
+            sparse.values_tensor_name,
+            sparse.dense_shape_tensor_name,
+        ]
+    return None

@@ -14,13 +14,14 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
+_isal: Any
 try:
     from isal import isal_zlib as _isal
 except ImportError:
     _isal = None
 
 NAME = 'isal' if _isal is not None else 'zlib'
-ERRORS: tuple[type[Exception], ...] = (zlib.error,) + ((_isal.error,) if _isal is not None else ())
+ERRORS: tuple[type[Exception], ...] = (zlib.error, *((_isal.error,) if _isal is not None else ()))
 
 
 def compressobj(level: int, wbits: int) -> Any:

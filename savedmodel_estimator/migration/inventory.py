@@ -20,6 +20,7 @@ from tensorflow.core.protobuf import meta_graph_pb2
 from savedmodel_estimator.migration.graph_index import GraphIndex, op_name
 from savedmodel_estimator.mode_keys import ModeKeys
 from savedmodel_estimator.saved_model_reader import SavedModelReader
+from savedmodel_estimator.saved_model_reader import tensor_names as reader_tensor_names
 
 VARIABLE_OP = 'VarHandleOp'
 STATIC_TABLE_OPS = frozenset({'HashTableV2'})
@@ -116,17 +117,7 @@ class Inventory:
 
 def tensor_names(tensor_info: meta_graph_pb2.TensorInfo) -> list[str]:
     """The graph tensors of a signature entry: one, or three for a SparseTensor, else []."""
-    encoding = tensor_info.WhichOneof('encoding')
-    if encoding == 'name':
-        return [tensor_info.name]
-    if encoding == 'coo_sparse':
-        sparse = tensor_info.coo_sparse
-        return [
-            sparse.indices_tensor_name,
-            sparse.values_tensor_name,
-            sparse.dense_shape_tensor_name,
-        ]
-    return []
+    return reader_tensor_names(tensor_info) or []
 
 
 def _variable_defs(meta_graph: meta_graph_pb2.MetaGraphDef, key: str) -> dict[str, Any]:
