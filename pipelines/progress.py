@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator
 
 _STAGE = re.compile(r'^Component (\S+) is (running|finished)\.$')
 _STEP = re.compile(r'\bloss = ([-\d.e+naif]+), step = (\d+)')
-_PREDICTED = re.compile(r'\bpredicted (\d+) examples?\b', re.IGNORECASE)
 
 
 class ProgressHandler(logging.Handler):
@@ -48,8 +47,6 @@ class ProgressHandler(logging.Handler):
         if match := _STEP.search(message):
             loss, step = match.groups()
             return f'    training: step {step}, loss {loss}'
-        if match := _PREDICTED.search(message):
-            return f'    predicted {match.group(1)} examples'
         return None
 
 

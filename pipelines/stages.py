@@ -1,8 +1,10 @@
 """Each pipeline stage alone, on plain directories: what `sme import|train|evaluate|predict` run.
 
-A stage runs its component's executor directly, with artifacts made from the paths given, so a
-stage here does exactly what it does in a pipeline, without ML Metadata or an orchestrator (as a
-Kubeflow container component or a shell script would call it).
+A stage calls its component's typed entry point, `run(options, inputs)` (what the executor's
+`Do` adapts TFX's dicts to), with input artifacts made from the paths given, so a stage here does
+exactly what it does in a pipeline, without ML Metadata or an orchestrator (as a Kubeflow
+container component or a shell script would call it). Each returns its outputs' custom
+properties, as the executor records them.
 """
 
 from __future__ import annotations
@@ -13,20 +15,24 @@ from collections.abc import Sequence
 from typing import Any
 
 import tensorflow as tf
-from tfx.dsl.components.base import base_beam_executor
 from tfx.types import standard_artifacts
 
 from savedmodel_estimator.mode_keys import ModeKeys
 from savedmodel_estimator.saved_model_reader import SavedModelReader
 from savedmodel_estimator.serving.tf_example_inputs import signature_columns
 from savedmodel_estimator_tfx.components.batch_predictor import executor as predictor_executor
+from savedmodel_estimator_tfx.components.batch_predictor import options as predictor_options
 from savedmodel_estimator_tfx.components.batch_predictor import spec as predictor_spec
 from savedmodel_estimator_tfx.components.common import artifacts, example_inputs, finite_values
+from savedmodel_estimator_tfx.components.common import properties as properties_lib
 from savedmodel_estimator_tfx.components.continue_trainer import executor as trainer_executor
+from savedmodel_estimator_tfx.components.continue_trainer import options as trainer_options
 from savedmodel_estimator_tfx.components.continue_trainer import spec as trainer_spec
 from savedmodel_estimator_tfx.components.estimator_evaluator import executor as evaluator_executor
+from savedmodel_estimator_tfx.components.estimator_evaluator import options as evaluator_options
 from savedmodel_estimator_tfx.components.estimator_evaluator import spec as evaluator_spec
 from savedmodel_estimator_tfx.components.saved_model_importer import executor as importer_executor
+from savedmodel_estimator_tfx.components.saved_model_importer import options as importer_options
 from savedmodel_estimator_tfx.components.saved_model_importer import spec as importer_spec
 
 
@@ -36,9 +42,15 @@ def _artifact(artifact_type: Any, uri: str) -> Any:
     return artifact
 
 
-def _output(artifact_type: Any, uri: str) -> Any:
+def _output_uri(uri: str) -> str:
+    """An output directory, created, as an artifact's uri would hold it."""
     tf.io.gfile.makedirs(uri)
-    return _artifact(artifact_type, uri)
+    return uri if '://' in uri else os.path.abspath(uri)
+
+
+def _outputs(keys: Sequence[str], recorded: properties_lib.Properties) -> dict:
+    """Each output's custom properties, as the executor would record them on its artifacts."""
+    return {key: dict(recorded.get(key, {})) for key in keys}
 
 
 def examples_artifact(path: str) -> Any:
@@ -66,67 +78,40 @@ def examples_artifact(path: str) -> Any:
     return examples
 
 
-def properties(artifact: Any) -> dict[str, Any]:
-    """An artifact's custom properties as plain values."""
-    return {
-        name: artifact.get_custom_property(name)
-        for name in artifact.mlmd_artifact.custom_properties
-    }
-
-
 def run_import(
-    source: str,
-    out: str,
-    *,
-    required_modes: Sequence[str] = (),
-    allow_unsafe_ops: Sequence[str] = (),
-    emit_schema: str | None = None,
+    options: importer_options.ImportOptions, out: str, *, schema_out: str | None = None
 ) -> dict:
-    outputs = {importer_spec.MODEL_KEY: [_output(standard_artifacts.Model, out)]}
-    if emit_schema:
-        outputs[importer_spec.SCHEMA_KEY] = [_output(standard_artifacts.Schema, emit_schema)]
-    importer_executor.Executor().Do(
-        {},
-        outputs,
-        {
-            importer_spec.SOURCE_URI_KEY: source,
-            importer_spec.REQUIRED_MODES_KEY: json.dumps(list(required_modes)),
-            importer_spec.ALLOW_UNSAFE_OPS_KEY: json.dumps(list(allow_unsafe_ops)),
-            importer_spec.EMIT_SCHEMA_KEY: int(bool(emit_schema)),
-        },
+    """Imports as SavedModelImporter does into the Model directory `out` (and a Schema)."""
+    inputs = importer_executor.ImportInputs(
+        _output_uri(out), _output_uri(schema_out) if schema_out else None
     )
-    return {key: properties(artifacts[0]) for key, artifacts in outputs.items()}
+    result = importer_executor.run(options, inputs)
+    outputs = [importer_spec.MODEL_KEY] + ([importer_spec.SCHEMA_KEY] if schema_out else [])
+    return _outputs(outputs, result.properties())
 
 
-def run_train(model: str, examples: str, out: str, run_dir: str, **options: Any) -> dict:
-    """`options`: the ContinueTrainer parameters (train_steps, max_steps, batch_size, ...)."""
-    outputs = {
-        trainer_spec.MODEL_KEY: [_output(standard_artifacts.Model, out)],
-        trainer_spec.MODEL_RUN_KEY: [_output(standard_artifacts.ModelRun, run_dir)],
-    }
-    inputs = {
-        trainer_spec.BASE_MODEL_KEY: [_artifact(standard_artifacts.Model, model)],
-        trainer_spec.EXAMPLES_KEY: [examples_artifact(examples)],
-    }
-    props = {
-        k: (json.dumps(list(v)) if isinstance(v, (list, tuple)) else v)
-        for k, v in options.items()
-        if v is not None
-    }
-    trainer_executor.Executor().Do(inputs, outputs, props)
-    return {key: properties(artifacts[0]) for key, artifacts in outputs.items()}
+def run_train(
+    options: trainer_options.TrainOptions, model: str, examples: str, out: str, run_dir: str
+) -> dict:
+    """Trains as ContinueTrainer does: the Model `model` on `examples`, into `out` and `run_dir`."""
+    inputs = trainer_executor.TrainInputs(
+        base_model=_artifact(standard_artifacts.Model, model),
+        examples=examples_artifact(examples),
+        model_uri=_output_uri(out),
+        model_run_uri=_output_uri(run_dir),
+    )
+    result = trainer_executor.run(options, inputs)
+    return _outputs([trainer_spec.MODEL_KEY, trainer_spec.MODEL_RUN_KEY], result.properties())
 
 
 def run_evaluate(
+    options: evaluator_options.EvalOptions,
     model: str,
     examples: str,
     out: str,
     blessing: str,
     *,
     baseline: str | None = None,
-    metric_thresholds: str | None = None,
-    eval_splits: Sequence[str] = ('eval',),
-    batch_size: int | None = None,
     allow_non_finite: bool = False,
 ) -> dict:
     """Evaluates; unless `allow_non_finite`, first refuses NaN or infinite values in the data.
@@ -137,24 +122,17 @@ def run_evaluate(
     model_artifact = _artifact(standard_artifacts.Model, model)
     examples_in = examples_artifact(examples)
     if not allow_non_finite:
-        _check_finite_eval_data(model_artifact, examples_in, eval_splits)
-    inputs = {
-        evaluator_spec.MODEL_KEY: [model_artifact],
-        evaluator_spec.EXAMPLES_KEY: [examples_in],
-    }
-    if baseline:
-        inputs[evaluator_spec.BASELINE_MODEL_KEY] = [_artifact(standard_artifacts.Model, baseline)]
-    outputs = {
-        evaluator_spec.EVALUATION_KEY: [_output(standard_artifacts.ModelEvaluation, out)],
-        evaluator_spec.BLESSING_KEY: [_output(standard_artifacts.ModelBlessing, blessing)],
-    }
-    props: dict[str, Any] = {evaluator_spec.EVAL_SPLITS_KEY: json.dumps(list(eval_splits))}
-    if metric_thresholds:
-        props[evaluator_spec.METRIC_THRESHOLDS_KEY] = metric_thresholds
-    if batch_size:
-        props[evaluator_spec.BATCH_SIZE_KEY] = batch_size
-    evaluator_executor.Executor().Do(inputs, outputs, props)
-    return {key: properties(artifacts[0]) for key, artifacts in outputs.items()}
+        _check_finite_eval_data(model_artifact, examples_in, options.eval_splits)
+    inputs = evaluator_executor.EvalInputs(
+        model=model_artifact,
+        examples=examples_in,
+        evaluation_uri=_output_uri(out),
+        blessing_uri=_output_uri(blessing),
+        baseline_model=_artifact(standard_artifacts.Model, baseline) if baseline else None,
+    )
+    result = evaluator_executor.run(options, inputs)
+    keys = [evaluator_spec.EVALUATION_KEY, evaluator_spec.BLESSING_KEY]
+    return _outputs(keys, result.properties())
 
 
 def _check_finite_eval_data(model: Any, examples: Any, splits: Sequence[str]) -> None:
@@ -172,34 +150,23 @@ def _check_finite_eval_data(model: Any, examples: Any, splits: Sequence[str]) ->
 
 
 def run_predict(
+    options: predictor_options.PredictOptions,
     model: str,
     examples: str,
     out: str,
     *,
     blessing: str | None = None,
     beam_pipeline_args: Sequence[str] = (),
-    **options: Any,
 ) -> dict:
-    """`options`: the BatchPredictor parameters (signature_name, splits, output_formats, ...)."""
-    inputs = {
-        predictor_spec.MODEL_KEY: [_artifact(standard_artifacts.Model, model)],
-        predictor_spec.EXAMPLES_KEY: [examples_artifact(examples)],
-    }
-    if blessing:
+    """Predicts as BatchPredictor does: `model` over `examples`, into the directory `out`."""
+    inputs = predictor_executor.PredictInputs(
+        model=_artifact(standard_artifacts.Model, model),
+        examples=examples_artifact(examples),
+        inference_result_uri=_output_uri(out),
         # The predictor reads the BLESSED / NOT_BLESSED file, as for blessings without properties.
-        inputs[predictor_spec.MODEL_BLESSING_KEY] = [
-            _artifact(standard_artifacts.ModelBlessing, blessing)
-        ]
-    outputs = {
-        predictor_spec.INFERENCE_RESULT_KEY: [_output(standard_artifacts.InferenceResult, out)]
-    }
-    props = {
-        k: (json.dumps(list(v)) if isinstance(v, (list, tuple)) else v)
-        for k, v in options.items()
-        if v is not None
-    }
-    context = base_beam_executor.BaseBeamExecutor.Context(
-        beam_pipeline_args=list(beam_pipeline_args)
+        model_blessing=(
+            _artifact(standard_artifacts.ModelBlessing, blessing) if blessing else None
+        ),
     )
-    predictor_executor.Executor(context).Do(inputs, outputs, props)
-    return {key: properties(artifacts[0]) for key, artifacts in outputs.items()}
+    result = predictor_executor.run(options, inputs, beam_pipeline_args=beam_pipeline_args)
+    return _outputs([predictor_spec.INFERENCE_RESULT_KEY], result.properties())

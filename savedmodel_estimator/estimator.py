@@ -11,8 +11,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from savedmodel_estimator import evaluation, exporting, training, variables
-from savedmodel_estimator.errors import ModeNotAvailableError, SavedModelFormatError
+from savedmodel_estimator import evaluation, exporting, predictions, training, variables
+from savedmodel_estimator.errors import ModeNotAvailableError
 from savedmodel_estimator.graph_import import ModeGraph, import_mode_graph
 from savedmodel_estimator.input_fn import (
     call_input_fn,
@@ -20,6 +20,7 @@ from savedmodel_estimator.input_fn import (
     parse_input_fn_result,
 )
 from savedmodel_estimator.mode_keys import ModeKeys
+from savedmodel_estimator.restore_errors import readable_restore_errors
 from savedmodel_estimator.run_config import RunConfig
 from savedmodel_estimator.saved_model_reader import SavedModelReader
 
@@ -30,27 +31,6 @@ InputFn = Callable[..., Any]
 def _graph_mode() -> Iterator[tf.Graph]:
     with tf.Graph().as_default() as graph:
         yield graph
-
-
-@contextlib.contextmanager
-def _readable_restore_errors(checkpoint: str | None) -> Iterator[None]:
-    """Turns a damaged checkpoint's low-level error into one that names the files.
-
-    Only errors raised by restore ops are rewritten: a corrupt input file also raises
-    DataLossError, and must keep its own message.
-    """
-    try:
-        yield
-    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as err:
-        op_type = err.node_def.op if err.node_def is not None else ''
-        if checkpoint is None or not op_type.startswith('Restore'):
-            raise
-        raise SavedModelFormatError(
-            checkpoint,
-            f'the variables could not be read ({type(err).__name__}: {str(err).splitlines()[0]}).',
-            'The checkpoint files (variables.index / variables.data-*) are damaged or '
-            'truncated; restore them from the original export.',
-        ) from err
 
 
 class SavedModelEstimator:
@@ -240,7 +220,7 @@ class SavedModelEstimator:
             features, labels, input_hooks = self._input(input_fn, ModeKeys.TRAIN)
             spec = self._import(ModeKeys.TRAIN, features, labels)
             restore = None if self._model_dir_checkpoint() else self._reader.variables_path
-            with _readable_restore_errors(restore):
+            with readable_restore_errors(restore):
                 loss = training.train_graph(
                     spec, input_hooks + all_hooks, listeners, self._config, self._model_dir
                 )
@@ -281,7 +261,7 @@ class SavedModelEstimator:
             features, labels, input_hooks = self._input(input_fn, ModeKeys.EVAL)
             spec = self._import(ModeKeys.EVAL, features, labels)
             update_op, values, scaffold = evaluation.build_eval_ops(spec)
-            with _readable_restore_errors(checkpoint_path or self._reader.variables_path):
+            with readable_restore_errors(checkpoint_path or self._reader.variables_path):
                 results = evaluation.evaluate_once(
                     checkpoint_path,
                     scaffold,
@@ -326,25 +306,14 @@ class SavedModelEstimator:
                     'means predict yields forever. This is probably a mistake.'
                 )
             spec = self._import(ModeKeys.PREDICT, features, None)
-            predictions = _select_keys(spec.predictions, predict_keys)
-            creator = tf.compat.v1.train.ChiefSessionCreator(
-                scaffold=spec.scaffold,
-                checkpoint_filename_with_path=checkpoint_path,
-                config=self._config.effective_session_config,
+            yield from predictions.run_predict(
+                spec.scaffold,
+                predictions.select_keys(spec.predictions, predict_keys),
+                checkpoint_path,
+                self._config.effective_session_config,
+                input_hooks + all_hooks,
+                yield_single_examples,
             )
-            with (
-                _readable_restore_errors(checkpoint_path),
-                tf.compat.v1.train.MonitoredSession(
-                    session_creator=creator, hooks=input_hooks + all_hooks
-                ) as session,
-            ):
-                while not session.should_stop():
-                    batch = session.run(predictions)
-                    if not yield_single_examples:
-                        yield batch
-                        continue
-                    for i in range(_batch_length(batch)):
-                        yield {key: _example(value, i) for key, value in batch.items()}
 
     # -- export --------------------------------------------------------------------------------
 
@@ -392,7 +361,7 @@ class SavedModelEstimator:
         def import_graph(mode: str, features: Any, labels: Any) -> ModeGraph:
             return import_mode_graph(self._reader, mode, features, labels, restore_from=None)
 
-        with _readable_restore_errors(checkpoint_path):
+        with readable_restore_errors(checkpoint_path):
             return exporting.export_all(
                 export_dir_base,
                 input_receiver_fn_map,
@@ -420,47 +389,7 @@ class SavedModelEstimator:
             ValueError: the checkpoint lacks variables the SavedModel restores.
         """
         checkpoint_path = checkpoint_path or self.latest_checkpoint()
-        with _readable_restore_errors(checkpoint_path):
+        with readable_restore_errors(checkpoint_path):
             return exporting.export_with_checkpoint(
                 self.saved_model_dir, self._reader.variables_path, checkpoint_path, export_dir_base
             )
-
-
-def _select_keys(predictions: dict[str, Any], predict_keys: Sequence[str] | None) -> dict[str, Any]:
-    if not predict_keys:
-        return predictions
-    selected = {k: v for k, v in predictions.items() if k in predict_keys}
-    if not selected:
-        raise ValueError(
-            f'Expected to run at least one output from {predictions.keys()}, provided '
-            f'{predict_keys}.'
-        )
-    return selected
-
-
-def _rows(value: Any) -> int:
-    if isinstance(value, tf.compat.v1.SparseTensorValue):
-        return int(value.dense_shape[0])
-    return int(value.shape[0])
-
-
-def _example(value: Any, i: int) -> Any:
-    """Row `i` of a batch output; a SparseTensor output gives that row as a SparseTensorValue."""
-    if not isinstance(value, tf.compat.v1.SparseTensorValue):
-        return value[i]
-    in_row = value.indices[:, 0] == i
-    return tf.compat.v1.SparseTensorValue(
-        value.indices[in_row][:, 1:], value.values[in_row], value.dense_shape[1:]
-    )
-
-
-def _batch_length(batch: dict[str, Any]) -> int:
-    length = None
-    for key, value in batch.items():
-        length = length or _rows(value)
-        if _rows(value) != length:
-            raise ValueError(
-                f'Batch length of predictions should be same. {key} has different batch length '
-                'than others.'
-            )
-    return int(length or 0)

@@ -9,6 +9,7 @@ from typing import Any
 import tensorflow as tf
 
 from savedmodel_estimator import _tf_internal as internal
+from savedmodel_estimator import files
 from savedmodel_estimator.mode_keys import ALL_MODES, EXPORT_TAGS, ModeKeys
 from savedmodel_estimator.model_safety import assets
 
@@ -101,7 +102,7 @@ def export_all(
         )
     export_dir = internal.get_timestamped_export_dir(export_dir_base)
     temp_dir = internal.get_temp_export_dir(export_dir)
-    try:
+    with files.removed_on_failure(os.fsdecode(temp_dir)):
         builder = tf.compat.v1.saved_model.Builder(temp_dir)
         save_variables = True
         for mode in ALL_MODES:
@@ -132,10 +133,6 @@ def export_all(
             tf.io.gfile.makedirs(os.path.dirname(dest))
             tf.io.gfile.copy(source, dest)
         tf.io.gfile.rename(temp_dir, export_dir)
-    except BaseException:
-        if tf.io.gfile.exists(temp_dir):
-            tf.io.gfile.rmtree(temp_dir)
-        raise
     return export_dir
 
 
@@ -182,15 +179,10 @@ def export_with_checkpoint(
     _check_variables_cover(saved_model_variables, checkpoint_path)
     export_dir = internal.get_timestamped_export_dir(export_dir_base)
     temp_dir = os.fsdecode(internal.get_temp_export_dir(export_dir))
-    try:
-        for directory, _, names in tf.io.gfile.walk(source_dir):
-            relative = os.path.relpath(directory, source_dir)
-            if relative.split(os.sep)[0] == 'variables':
-                continue
-            target = os.path.normpath(os.path.join(temp_dir, relative))
-            tf.io.gfile.makedirs(target)
-            for name in names:
-                tf.io.gfile.copy(os.path.join(directory, name), os.path.join(target, name))
+    with files.removed_on_failure(temp_dir):
+        files.copy_tree(
+            source_dir, temp_dir, skip=lambda relative: relative.split('/')[0] == 'variables'
+        )
         variables_dir = os.path.join(temp_dir, 'variables')
         tf.io.gfile.makedirs(variables_dir)
         prefix = os.path.basename(checkpoint_path)
@@ -198,8 +190,4 @@ def export_with_checkpoint(
             suffix = os.path.basename(path)[len(prefix) :]  # .index or .data-00000-of-00001
             tf.io.gfile.copy(path, os.path.join(variables_dir, 'variables' + suffix))
         tf.io.gfile.rename(temp_dir, os.fsdecode(export_dir))
-    except BaseException:
-        if tf.io.gfile.exists(temp_dir):
-            tf.io.gfile.rmtree(temp_dir)
-        raise
     return export_dir

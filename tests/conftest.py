@@ -1,13 +1,14 @@
-"""Shared pytest fixtures: paths to the golden test data."""
+"""What each environment collects, and the outcomes a `make test` suite records."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
 import os
-import pathlib
 
 import pytest
+
+from tests.support.paths import REPO
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
@@ -38,15 +39,6 @@ if not _importable('tensorflow_estimator'):  # the reference suite runs in .venv
 if _missing('jsonschema'):
     collect_ignore_glob += ['unit/test_metric_thresholds.py']
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
-DATA_DIR = REPO_ROOT / 'tests' / 'data'
-
-
-@pytest.fixture(scope='session')
-def data_dir() -> pathlib.Path:
-    return DATA_DIR
-
-
 # What a `make test` suite ran, for tools/suite_report.py: every test's outcome, written to
 # tests/.lanes/<suite>.outcomes.json when SME_SUITE names the suite (tools/timed sets it). The
 # report compares it with tests/suites.json, so a suite whose files stop being collected fails.
@@ -65,7 +57,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     suite = os.environ.get('SME_SUITE')
     if not suite or hasattr(session.config, 'workerinput'):
         return
-    lanes = REPO_ROOT / 'tests' / '.lanes'
+    lanes = REPO / 'tests' / '.lanes'
     lanes.mkdir(parents=True, exist_ok=True)
     record = {'markexpr': session.config.option.markexpr, 'outcomes': _OUTCOMES}
     (lanes / f'{suite}.outcomes.json').write_text(json.dumps(record, indent=1, sort_keys=True))

@@ -86,16 +86,11 @@ def run_batch_predictor(
     beam_args: list[str],
     output_format: str = PREDICTION_LOG,
 ) -> dict:
+    from savedmodel_estimator_tfx.components.batch_predictor.options import PredictOptions
     from savedmodel_estimator_tfx.pipelines import stages
 
-    props = stages.run_predict(
-        model,
-        examples,
-        out,
-        beam_pipeline_args=beam_args,
-        max_batch_size=max_batch_size,
-        output_formats=[output_format],
-    )
+    options = PredictOptions(max_batch_size=max_batch_size, output_formats=(output_format,))
+    props = stages.run_predict(options, model, examples, out, beam_pipeline_args=beam_args)
     return {'reported_examples': next(iter(props.values())).get('num_examples')}
 
 

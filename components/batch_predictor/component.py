@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +10,8 @@ from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import standard_artifacts
 
 from savedmodel_estimator_tfx.components.batch_predictor import executor, spec
-from savedmodel_estimator_tfx.components.batch_predictor.options import options_from_exec_properties
+from savedmodel_estimator_tfx.components.batch_predictor.options import PredictOptions
+from savedmodel_estimator_tfx.components.common.parameters import json_list
 
 
 class BatchPredictor(base_beam_component.BaseBeamComponent):
@@ -81,18 +81,18 @@ class BatchPredictor(base_beam_component.BaseBeamComponent):
         """
         parameters: dict[str, Any] = {
             spec.SIGNATURE_NAME_KEY: signature_name,
-            spec.TAGS_KEY: json.dumps(list(tags)),
-            spec.SPLITS_KEY: json.dumps(list(splits)) if splits is not None else None,
+            spec.TAGS_KEY: json_list(tags),
+            spec.SPLITS_KEY: json_list(splits) if splits is not None else None,
             spec.MIN_BATCH_SIZE_KEY: min_batch_size,
             spec.MAX_BATCH_SIZE_KEY: max_batch_size,
-            spec.OUTPUT_FORMATS_KEY: json.dumps(list(output_formats)),
-            spec.PASSTHROUGH_FEATURES_KEY: json.dumps(list(passthrough_features)),
+            spec.OUTPUT_FORMATS_KEY: json_list(output_formats),
+            spec.PASSTHROUGH_FEATURES_KEY: json_list(passthrough_features),
         }
         given = {key: value for key, value in parameters.items() if value is not None}
         # Fail at pipeline construction, not in the executor (runtime parameters and
         # placeholders are checked when they have values, in the executor).
         if all(isinstance(value, int | str) for value in given.values()):
-            options_from_exec_properties(given)
+            PredictOptions.from_exec_properties(given)
         super().__init__(
             spec=spec.BatchPredictorSpec(
                 model=model,

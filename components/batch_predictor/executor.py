@@ -9,6 +9,7 @@ the output is removed, so nothing there looks complete.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import threading
@@ -22,7 +23,6 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import DirectOptions
 from tfx import types
 from tfx.dsl.components.base import base_beam_executor
-from tfx.types import artifact_utils
 
 from savedmodel_estimator.beam import (
     PREDICTION_LOGS_PREFIX,
@@ -36,16 +36,15 @@ from savedmodel_estimator.beam import (
 from savedmodel_estimator.beam.transforms import EXAMPLES_COUNTER, METRICS_NAMESPACE
 from savedmodel_estimator.serving.signature_runner import SignatureRunner, SignatureSpec
 from savedmodel_estimator_tfx.components.batch_predictor import preflight, spec
-from savedmodel_estimator_tfx.components.batch_predictor.options import (
-    PredictOptions,
-    options_from_exec_properties,
-)
+from savedmodel_estimator_tfx.components.batch_predictor.options import PredictOptions
 from savedmodel_estimator_tfx.components.common import (
     _tfx_internal,
     artifacts,
     example_inputs,
     local_beam,
 )
+from savedmodel_estimator_tfx.components.common import properties as properties_lib
+from savedmodel_estimator_tfx.components.common.stage_executor import StageExecutor
 
 
 def blessing_verdict(blessing: types.Artifact) -> str | None:
@@ -111,7 +110,40 @@ def clear_directory(uri: str) -> None:
             tf.io.gfile.remove(path)
 
 
-class Executor(base_beam_executor.BaseBeamExecutor):
+@dataclasses.dataclass(frozen=True)
+class PredictInputs:
+    """The input artifacts (read, never written) and the output directory."""
+
+    model: types.Artifact
+    examples: types.Artifact
+    inference_result_uri: str
+    model_blessing: types.Artifact | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class PredictResult:
+    """What was predicted (or why not), and the facts the output records (see `properties`)."""
+
+    options: PredictOptions
+    splits: tuple[str, ...]
+    num_examples: int | None = None  # None: the runner reported no count
+    skipped_reason: str | None = None
+
+    def properties(self) -> properties_lib.Properties:
+        """The InferenceResult's custom properties."""
+        if self.skipped_reason is not None:
+            return {spec.INFERENCE_RESULT_KEY: {spec.SKIPPED_REASON_PROPERTY: self.skipped_reason}}
+        result: dict[str, Any] = {
+            spec.SIGNATURE_NAME_PROPERTY: self.options.signature_name,
+            spec.OUTPUT_FORMATS_PROPERTY: json.dumps(list(self.options.output_formats)),
+            spec.SPLIT_NAMES_PROPERTY: json.dumps(list(self.splits)),
+        }
+        if self.num_examples is not None:
+            result[spec.NUM_EXAMPLES_PROPERTY] = self.num_examples
+        return {spec.INFERENCE_RESULT_KEY: result}
+
+
+class Executor(StageExecutor, base_beam_executor.BaseBeamExecutor):
     """Runs a signature of the model over the examples in batches; writes PredictionLogs/rows."""
 
     def __init__(self, context: base_beam_executor.BaseBeamExecutor.Context | None = None) -> None:
@@ -134,49 +166,57 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 return pipeline
         return _tfx_internal.default_beam_pipeline(self)
 
-    def Do(
-        self,
-        input_dict: dict[str, list[types.Artifact]],
-        output_dict: dict[str, list[types.Artifact]],
-        exec_properties: dict[str, Any],
-    ) -> None:
-        _tfx_internal.log_startup(self, input_dict, output_dict, exec_properties)
-        options = options_from_exec_properties(exec_properties)
-        model = artifact_utils.get_single_instance(input_dict[spec.MODEL_KEY])
-        examples = artifact_utils.get_single_instance(input_dict[spec.EXAMPLES_KEY])
-        result = artifact_utils.get_single_instance(output_dict[spec.INFERENCE_RESULT_KEY])
-        blessings = input_dict.get(spec.MODEL_BLESSING_KEY) or []
-        if blessings:
-            reason = blessing_verdict(artifact_utils.get_single_instance(blessings))
+    options_type = PredictOptions
+    inputs_type = PredictInputs
+
+    def run(self, options: PredictOptions, inputs: PredictInputs) -> PredictResult:
+        """Predicts (unless the blessing says not to) into `inputs.inference_result_uri`.
+
+        Raises:
+            ValueError: no such signature, or records that cannot feed it (nothing is written).
+        """
+        if inputs.model_blessing is not None:
+            reason = blessing_verdict(inputs.model_blessing)
             if reason is not None:
                 message = f'No predictions were made: {reason}.'
                 logging.warning('BatchPredictor skipped: %s', message)
-                clear_directory(result.uri)
-                result.set_string_custom_property(spec.SKIPPED_REASON_PROPERTY, message)
-                return
+                clear_directory(inputs.inference_result_uri)
+                return PredictResult(options, (), skipped_reason=message)
 
+        examples = inputs.examples
         splits = options.splits or tuple(artifacts.split_names(examples))
         files_by_split = example_inputs.split_files(examples, splits)
-        checked = preflight.signature_spec(artifacts.model_path(model), options, files_by_split)
-        clear_directory(result.uri)
+        model_path = artifacts.model_path(inputs.model)
+        checked = preflight.signature_spec(model_path, options, files_by_split)
+        clear_directory(inputs.inference_result_uri)
         try:
             pipeline = self._make_beam_pipeline()
             with _ModelPreload(pipeline, checked):
-                build_pipeline(pipeline, checked.spec, files_by_split, result.uri, options)
+                build_pipeline(
+                    pipeline, checked.spec, files_by_split, inputs.inference_result_uri, options
+                )
                 beam_result = pipeline.run()
                 beam_result.wait_until_finish()
         except BaseException:
-            clear_directory(result.uri)
+            clear_directory(inputs.inference_result_uri)
             raise
-        result.set_string_custom_property(spec.SIGNATURE_NAME_PROPERTY, options.signature_name)
-        result.set_string_custom_property(
-            spec.OUTPUT_FORMATS_PROPERTY, json.dumps(list(options.output_formats))
-        )
-        result.set_string_custom_property(spec.SPLIT_NAMES_PROPERTY, json.dumps(list(splits)))
         count = _examples_counted(beam_result)
-        if count is not None:
-            result.set_int_custom_property(spec.NUM_EXAMPLES_PROPERTY, count)
-        logging.info('BatchPredictor wrote predictions for %s examples to %s', count, result.uri)
+        logging.info(
+            'BatchPredictor wrote predictions for %s examples to %s',
+            count,
+            inputs.inference_result_uri,
+        )
+        return PredictResult(options, tuple(splits), num_examples=count)
+
+
+def run(
+    options: PredictOptions, inputs: PredictInputs, *, beam_pipeline_args: Sequence[str] = ()
+) -> PredictResult:
+    """`Executor.run` with Beam pipelines made from `beam_pipeline_args` (as a TFX run would)."""
+    context = base_beam_executor.BaseBeamExecutor.Context(
+        beam_pipeline_args=list(beam_pipeline_args)
+    )
+    return Executor(context).run(options, inputs)
 
 
 class _ModelPreload:

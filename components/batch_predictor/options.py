@@ -1,13 +1,16 @@
-"""BatchPredictor's parameters as one typed value, checked once at the executor's edge."""
+"""BatchPredictor's parameters as one typed value, checked once: from the component, the
+executor's exec properties, or `sme predict`. Defaults are the spec's."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from savedmodel_estimator_tfx.components.batch_predictor import spec
+from savedmodel_estimator_tfx.components.common import parameters
+
+COMPONENT = 'BatchPredictor'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,6 +26,9 @@ class PredictOptions:
     passthrough_features: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        for name in ('tags', 'splits', 'output_formats', 'passthrough_features'):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, tuple(getattr(self, name)))
         if not self.signature_name:
             raise ValueError('BatchPredictor() signature_name must not be empty.')
         if not self.tags:
@@ -47,43 +53,39 @@ class PredictOptions:
                 f'is {list(self.output_formats)}; add "jsonl" or "parquet".'
             )
 
+    @classmethod
+    def from_exec_properties(cls, props: Mapping[str, Any]) -> PredictOptions:
+        """The typed options from the execution properties (ints may arrive as floats from kfp).
 
-def _json_list(props: Mapping[str, Any], key: str, example: str) -> tuple[str, ...] | None:
-    raw = props.get(key)
-    if raw is None or raw == '':
-        return None
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        value = None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(
-            f'BatchPredictor() {key} must be a JSON list of strings, like {example!r}; '
-            f'given: {raw!r}.'
+        Raises:
+            UnknownParameterError: (a TypeError) a key the predictor does not take.
+            ValueError: a parameter is malformed, naming it, what was given and what was
+                expected.
+        """
+        parameters.check_known(COMPONENT, props, spec.BatchPredictorSpec.PARAMETERS)
+
+        def strings(key: str, example: str) -> tuple[str, ...] | None:
+            try:
+                return parameters.string_list(props.get(key))
+            except parameters.ListFormatError as err:
+                raise ValueError(
+                    f'BatchPredictor() {key} must be a JSON list of strings, like {example!r}; '
+                    f'given: {err.raw!r}.'
+                ) from err
+
+        def number(key: str, default: int) -> int:
+            value = parameters.optional_int(props.get(key))
+            return default if value is None else value
+
+        return cls(
+            signature_name=props.get(spec.SIGNATURE_NAME_KEY) or spec.DEFAULT_SIGNATURE_NAME,
+            tags=strings(spec.TAGS_KEY, '["serve"]') or spec.DEFAULT_TAGS,
+            splits=strings(spec.SPLITS_KEY, '["eval"]'),
+            min_batch_size=number(spec.MIN_BATCH_SIZE_KEY, spec.DEFAULT_MIN_BATCH_SIZE),
+            max_batch_size=number(spec.MAX_BATCH_SIZE_KEY, spec.DEFAULT_MAX_BATCH_SIZE),
+            output_formats=(
+                strings(spec.OUTPUT_FORMATS_KEY, '["prediction_log", "parquet"]')
+                or spec.DEFAULT_OUTPUT_FORMATS
+            ),
+            passthrough_features=strings(spec.PASSTHROUGH_FEATURES_KEY, '["id"]') or (),
         )
-    return tuple(value)
-
-
-def _int(props: Mapping[str, Any], key: str, default: int) -> int:
-    value = props.get(key)
-    return default if value is None else int(value)  # kfp may pass ints as floats
-
-
-def options_from_exec_properties(props: Mapping[str, Any]) -> PredictOptions:
-    """The typed options from the execution properties.
-
-    Raises:
-        ValueError: a parameter is malformed, naming it, what was given and what was expected.
-    """
-    return PredictOptions(
-        signature_name=props.get(spec.SIGNATURE_NAME_KEY) or spec.DEFAULT_SIGNATURE_NAME,
-        tags=_json_list(props, spec.TAGS_KEY, '["serve"]') or spec.DEFAULT_TAGS,
-        splits=_json_list(props, spec.SPLITS_KEY, '["eval"]'),
-        min_batch_size=_int(props, spec.MIN_BATCH_SIZE_KEY, spec.DEFAULT_MIN_BATCH_SIZE),
-        max_batch_size=_int(props, spec.MAX_BATCH_SIZE_KEY, spec.DEFAULT_MAX_BATCH_SIZE),
-        output_formats=(
-            _json_list(props, spec.OUTPUT_FORMATS_KEY, '["prediction_log", "parquet"]')
-            or spec.DEFAULT_OUTPUT_FORMATS
-        ),
-        passthrough_features=_json_list(props, spec.PASSTHROUGH_FEATURES_KEY, '["id"]') or (),
-    )

@@ -9,6 +9,8 @@ from __future__ import annotations
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
+from savedmodel_estimator import constants
+
 # Inputs and output, named as stock BulkInferrer names them.
 MODEL_KEY = 'model'
 EXAMPLES_KEY = 'examples'
@@ -24,15 +26,15 @@ MAX_BATCH_SIZE_KEY = 'max_batch_size'
 OUTPUT_FORMATS_KEY = 'output_formats'  # JSON list
 PASSTHROUGH_FEATURES_KEY = 'passthrough_features'  # JSON list
 
-PREDICTION_LOG = 'prediction_log'
-JSONL = 'jsonl'
-PARQUET = 'parquet'
-OUTPUT_FORMATS = (PREDICTION_LOG, JSONL, PARQUET)
+PREDICTION_LOG = constants.PREDICTION_LOG
+JSONL = constants.JSONL
+PARQUET = constants.PARQUET
+OUTPUT_FORMATS = constants.OUTPUT_FORMATS
 
-DEFAULT_SIGNATURE_NAME = 'serving_default'
-DEFAULT_TAGS = ('serve',)
+DEFAULT_SIGNATURE_NAME = constants.SERVING_SIGNATURE
+DEFAULT_TAGS = constants.SERVING_TAGS
 DEFAULT_MIN_BATCH_SIZE = 1
-DEFAULT_MAX_BATCH_SIZE = 1024
+DEFAULT_MAX_BATCH_SIZE = constants.DEFAULT_MAX_BATCH_SIZE
 DEFAULT_OUTPUT_FORMATS = (PREDICTION_LOG,)
 
 # Where the outputs go inside the InferenceResult artifact.

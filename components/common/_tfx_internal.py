@@ -1,7 +1,7 @@
 """The private TFX symbols this project relies on, each wrapped once, with why.
 
 Checked on TFX 1.16 (the legacy lane) and 1.21 (the latest lane) by
-tests/unit/test_upstream_canaries.py. Nothing else in this repository touches a private TFX
+tests/unit/test_upstream_canaries_beam_tfx.py. Nothing else in this repository touches a private TFX
 attribute or module (a test checks), so a TFX that moves one fails here, at import, with an
 `UpstreamChangedError` naming it. A method we override counts: its name and signature are checked.
 """

@@ -14,6 +14,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from savedmodel_estimator import tf_errors
 from savedmodel_estimator.serving import tf_example_inputs
 from savedmodel_estimator.serving.tf_example_inputs import ExampleFormatError, InputColumn
 from savedmodel_estimator_tfx.components.common import artifacts
@@ -129,7 +130,7 @@ def readable_data_errors(files: Sequence[str], signature_name: str) -> Iterator[
         cause = err if isinstance(err, tf.errors.OpError) else err.__cause__
         if not isinstance(cause, tf.errors.OpError) or not _is_input_op(cause):
             raise
-        detail = _last_line(cause)
+        detail = tf_errors.last_line(tf_errors.message_of(cause))
         if isinstance(cause, tf.errors.DataLossError):
             raise ExampleFormatError(
                 f'Reading the examples {list(files)} failed: a file is corrupt or truncated '
@@ -146,9 +147,3 @@ def _is_input_op(err: tf.errors.OpError) -> bool:
     """Whether the error came out of the input pipeline (reading or parsing), not the model."""
     op_type = getattr(err.op, 'type', '') or ''
     return op_type.startswith('IteratorGetNext') or 'IteratorGetNext' in (err.message or '')
-
-
-def _last_line(err: tf.errors.OpError) -> str:
-    lines = [line.strip() for line in (err.message or str(err)).splitlines() if line.strip()]
-    meaningful = [line for line in lines if not line.startswith('[[')]
-    return (meaningful or lines or [''])[-1]

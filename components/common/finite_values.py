@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 
 import tensorflow as tf
 
+from savedmodel_estimator import tf_errors
 from savedmodel_estimator.serving.tf_example_inputs import ExampleFormatError, InputColumn
 
 # Records parsed per graph step while scanning.
@@ -104,7 +105,7 @@ def _scan_file(path: str, features: Sequence[str]) -> NonFiniteValue | None:
                 except tf.errors.DataLossError as err:
                     raise ExampleFormatError(
                         f'Reading the examples {[path]} failed: a file is corrupt or truncated '
-                        f'({_last_line(err.message)}). Regenerate the examples.'
+                        f'({tf_errors.last_line(err.message)}). Regenerate the examples.'
                     ) from err
                 hits = [
                     (int(rows[0]), name, float(values[0]))
@@ -115,13 +116,6 @@ def _scan_file(path: str, features: Sequence[str]) -> NonFiniteValue | None:
                     row, name, value = min(hits, key=lambda hit: (hit[0], features.index(hit[1])))
                     return NonFiniteValue(path, offset + row, name, value)
                 offset += SCAN_BATCH
-
-
-def _last_line(message: str) -> str:
-    """The informative last line of a TensorFlow error (not its graph-node trailer)."""
-    lines = [line.strip() for line in message.splitlines() if line.strip()]
-    meaningful = [line for line in lines if not line.startswith('[[')]
-    return (meaningful or lines or [''])[-1]
 
 
 def check_finite(

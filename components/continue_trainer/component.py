@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,7 +9,9 @@ from tfx import types
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts
 
+from savedmodel_estimator_tfx.components.common.parameters import json_list
 from savedmodel_estimator_tfx.components.continue_trainer import executor, spec
+from savedmodel_estimator_tfx.components.continue_trainer.options import TrainOptions
 
 
 class ContinueTrainer(base_component.BaseComponent):
@@ -92,7 +93,7 @@ class ContinueTrainer(base_component.BaseComponent):
             spec.BATCH_SIZE_KEY: batch_size,
             spec.SHUFFLE_BUFFER_KEY: shuffle_buffer,
             spec.SEED_KEY: seed,
-            spec.TRAIN_SPLITS_KEY: json.dumps(list(train_splits)),
+            spec.TRAIN_SPLITS_KEY: json_list(train_splits),
             spec.SAVE_CHECKPOINTS_STEPS_KEY: save_checkpoints_steps,
             spec.SAVE_CHECKPOINTS_SECS_KEY: save_checkpoints_secs,
             spec.KEEP_CHECKPOINT_MAX_KEY: keep_checkpoint_max,
@@ -104,7 +105,7 @@ class ContinueTrainer(base_component.BaseComponent):
         # Fail at pipeline construction, not hours later in the executor (runtime parameters
         # and placeholders are checked when they have values, in the executor).
         if all(isinstance(value, int | str) for value in given.values()):
-            executor.options_from_exec_properties(given)
+            TrainOptions.from_exec_properties(given)
         super().__init__(
             spec=spec.ContinueTrainerSpec(
                 base_model=base_model,

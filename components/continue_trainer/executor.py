@@ -2,59 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
-from collections.abc import Mapping
 from typing import Any
 
 import tensorflow as tf
 from tfx import types, version
 from tfx.dsl.components.base import base_executor
-from tfx.types import artifact_utils
 
 from savedmodel_estimator.mode_keys import ModeKeys
-from savedmodel_estimator_tfx.components.common import _tfx_internal, artifacts, example_inputs
+from savedmodel_estimator.saved_model_reader import SavedModelReader
+from savedmodel_estimator_tfx.components.common import artifacts, example_inputs
+from savedmodel_estimator_tfx.components.common import properties as properties_lib
+from savedmodel_estimator_tfx.components.common.stage_executor import StageExecutor
 from savedmodel_estimator_tfx.components.continue_trainer import spec, training
-from savedmodel_estimator_tfx.components.continue_trainer.training import TrainOptions
-
-
-def _optional_int(props: Mapping[str, Any], key: str) -> int | None:
-    value = props.get(key)
-    return None if value is None else int(value)
-
-
-def options_from_exec_properties(props: Mapping[str, Any]) -> TrainOptions:
-    """The typed options from the execution properties (ints may arrive as floats from kfp).
-
-    Raises:
-        ValueError: a parameter is malformed or they contradict each other.
-    """
-    splits_json = props.get(spec.TRAIN_SPLITS_KEY) or json.dumps(list(spec.DEFAULT_TRAIN_SPLITS))
-    try:
-        splits = json.loads(splits_json)
-    except json.JSONDecodeError as err:
-        raise ValueError(
-            f'ContinueTrainer() train_splits must be a JSON list of split names, like '
-            f'\'["train"]\'; given: {splits_json!r}.'
-        ) from err
-    if not isinstance(splits, list) or not all(isinstance(s, str) for s in splits):
-        raise ValueError(
-            f'ContinueTrainer() train_splits must be a JSON list of split names; given: '
-            f'{splits_json!r}.'
-        )
-    return TrainOptions(
-        train_steps=_optional_int(props, spec.TRAIN_STEPS_KEY),
-        max_steps=_optional_int(props, spec.MAX_STEPS_KEY),
-        batch_size=_optional_int(props, spec.BATCH_SIZE_KEY) or spec.DEFAULT_BATCH_SIZE,
-        shuffle_buffer=_optional_int(props, spec.SHUFFLE_BUFFER_KEY) or 0,
-        seed=_optional_int(props, spec.SEED_KEY) or 0,
-        train_splits=tuple(splits),
-        save_checkpoints_steps=_optional_int(props, spec.SAVE_CHECKPOINTS_STEPS_KEY),
-        save_checkpoints_secs=_optional_int(props, spec.SAVE_CHECKPOINTS_SECS_KEY),
-        keep_checkpoint_max=_optional_int(props, spec.KEEP_CHECKPOINT_MAX_KEY),
-        checkpoint_dir=props.get(spec.CHECKPOINT_DIR_KEY) or None,
-        allow_non_finite=bool(_optional_int(props, spec.ALLOW_NON_FINITE_KEY)),
-    )
+from savedmodel_estimator_tfx.components.continue_trainer.options import TrainOptions
 
 
 def checkpoint_location(
@@ -88,68 +51,88 @@ def checkpoint_location(
     return os.path.join(options.checkpoint_dir, training.run_key(identity))
 
 
-class Executor(base_executor.BaseExecutor):
+@dataclasses.dataclass(frozen=True)
+class TrainInputs:
+    """The base model, examples and optional schema (read only); where model and run go.
+
+    Fields are named for the spec's channels, so `StageExecutor` reads them from TFX's dicts.
+    """
+
+    base_model: types.Artifact
+    examples: types.Artifact
+    model_uri: str
+    model_run_uri: str
+    schema: types.Artifact | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainResult:
+    """What the run produced, and the facts its outputs record (see `properties`)."""
+
+    exported: SavedModelReader
+    global_step: int
+    model_dir: str  # where the checkpoints were trained
+    base_model_uri: str
+    resumed_from: int | None = None
+
+    def properties(self) -> properties_lib.Properties:
+        """The custom properties downstream components and people read."""
+        model: dict[str, Any] = {
+            artifacts.TFX_VERSION_PROPERTY: version.__version__,
+            artifacts.MODES_PROPERTY: json.dumps(self.exported.available_modes),
+            artifacts.GLOBAL_STEP_PROPERTY: self.global_step,
+        }
+        serving = self.exported.signature(ModeKeys.PREDICT)
+        if serving is not None:
+            model[artifacts.SERVING_INPUTS_PROPERTY] = json.dumps(
+                artifacts.signature_inputs(serving), sort_keys=True
+            )
+        model[artifacts.SOURCE_URI_PROPERTY] = self.base_model_uri
+        model_run: dict[str, Any] = {
+            artifacts.GLOBAL_STEP_PROPERTY: self.global_step,
+            artifacts.CHECKPOINT_DIR_PROPERTY: self.model_dir,
+        }
+        if self.resumed_from is not None:
+            model_run[spec.RESUMED_FROM_STEP_PROPERTY] = self.resumed_from
+        return {spec.MODEL_KEY: model, spec.MODEL_RUN_KEY: model_run}
+
+
+def run(options: TrainOptions, inputs: TrainInputs) -> TrainResult:
+    """Trains the base model further on the examples and re-exports it with all its modes.
+
+    Raises:
+        ValueError: the base model cannot be trained, or the examples do not fit it.
+        RuntimeError: training failed (a NaN loss), or the re-export differs from the base.
+    """
+    base_model, examples = inputs.base_model, inputs.examples
+    reader = training.open_trainable(artifacts.model_path(base_model))
+    files = example_inputs.split_files(examples, options.train_splits)
+    schema = inputs.schema
+    schema_path = example_inputs.schema_file(schema.uri) if schema is not None else None
+    start_step = training.global_step_of(reader.variables_path)
+    model_dir = checkpoint_location(options, base_model, examples, start_step, inputs.model_run_uri)
+    tf.compat.v1.logging.info(f'ContinueTrainer checkpoints: {model_dir}')
+    resumed_from = training.resume_step(model_dir)
+    if resumed_from is not None:
+        tf.compat.v1.logging.info(
+            f'ContinueTrainer resumes from the checkpoint at global step {resumed_from} in '
+            f'{model_dir} (the base model is at step {start_step}).'
+        )
+
+    estimator = training.train(reader, files, options, model_dir, schema_path)
+    destination = os.path.join(inputs.model_uri, artifacts.SERVING_MODEL_DIR)
+    exported = training.export_all_modes(estimator, reader, destination)
+    if os.path.normpath(model_dir) != os.path.normpath(inputs.model_run_uri):
+        training.copy_run(model_dir, inputs.model_run_uri)
+    global_step = training.global_step_of(estimator.latest_checkpoint())
+    return TrainResult(exported, global_step, model_dir, base_model.uri, resumed_from)
+
+
+class Executor(StageExecutor, base_executor.BaseExecutor):
     """Trains the base model further on the examples and re-exports it with all its modes."""
 
-    def Do(
-        self,
-        input_dict: dict[str, list[types.Artifact]],
-        output_dict: dict[str, list[types.Artifact]],
-        exec_properties: dict[str, Any],
-    ) -> None:
-        _tfx_internal.log_startup(self, input_dict, output_dict, exec_properties)
-        options = options_from_exec_properties(exec_properties)
-        base_model = artifact_utils.get_single_instance(input_dict[spec.BASE_MODEL_KEY])
-        examples = artifact_utils.get_single_instance(input_dict[spec.EXAMPLES_KEY])
-        schema = input_dict.get(spec.SCHEMA_KEY)
-        model = artifact_utils.get_single_instance(output_dict[spec.MODEL_KEY])
-        model_run = artifact_utils.get_single_instance(output_dict[spec.MODEL_RUN_KEY])
+    options_type = TrainOptions
+    inputs_type = TrainInputs
 
-        reader = training.open_trainable(artifacts.model_path(base_model))
-        files = example_inputs.split_files(examples, options.train_splits)
-        schema_path = None
-        if schema:
-            schema_uri = artifact_utils.get_single_uri(schema)
-            schema_path = example_inputs.schema_file(schema_uri)
-        start_step = training.global_step_of(reader.variables_path)
-        model_dir = checkpoint_location(options, base_model, examples, start_step, model_run.uri)
-        tf.compat.v1.logging.info(f'ContinueTrainer checkpoints: {model_dir}')
-        resumed_from = training.resume_step(model_dir)
-        if resumed_from is not None:
-            tf.compat.v1.logging.info(
-                f'ContinueTrainer resumes from the checkpoint at global step {resumed_from} in '
-                f'{model_dir} (the base model is at step {start_step}).'
-            )
-
-        estimator = training.train(reader, files, options, model_dir, schema_path)
-        destination = os.path.join(model.uri, artifacts.SERVING_MODEL_DIR)
-        exported = training.export_all_modes(estimator, reader, destination)
-        if os.path.normpath(model_dir) != os.path.normpath(model_run.uri):
-            training.copy_run(model_dir, model_run.uri)
-        global_step = training.global_step_of(estimator.latest_checkpoint())
-        _record(model, model_run, base_model, exported, global_step, model_dir)
-        if resumed_from is not None:
-            model_run.set_int_custom_property(spec.RESUMED_FROM_STEP_PROPERTY, resumed_from)
-
-
-def _record(
-    model: types.Artifact,
-    model_run: types.Artifact,
-    base_model: types.Artifact,
-    exported: Any,
-    global_step: int,
-    model_dir: str,
-) -> None:
-    """Sets the custom properties downstream components and people read."""
-    model.set_string_custom_property(artifacts.TFX_VERSION_PROPERTY, version.__version__)
-    model.set_string_custom_property(artifacts.MODES_PROPERTY, json.dumps(exported.available_modes))
-    model.set_int_custom_property(artifacts.GLOBAL_STEP_PROPERTY, global_step)
-    serving = exported.signature(ModeKeys.PREDICT)
-    if serving is not None:
-        model.set_string_custom_property(
-            artifacts.SERVING_INPUTS_PROPERTY,
-            json.dumps(artifacts.signature_inputs(serving), sort_keys=True),
-        )
-    model.set_string_custom_property(artifacts.SOURCE_URI_PROPERTY, base_model.uri)
-    model_run.set_int_custom_property(artifacts.GLOBAL_STEP_PROPERTY, global_step)
-    model_run.set_string_custom_property(artifacts.CHECKPOINT_DIR_PROPERTY, model_dir)
+    def run(self, options: TrainOptions, inputs: TrainInputs) -> TrainResult:
+        return run(options, inputs)

@@ -5,7 +5,6 @@ No TFX here: the executor converts artifacts and parameters to these values at i
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -15,82 +14,17 @@ from typing import Any
 import tensorflow as tf
 from tensorflow.core.protobuf import meta_graph_pb2
 
-from savedmodel_estimator import RunConfig, SavedModelEstimator
+from savedmodel_estimator import SavedModelEstimator, checkpoints, files
 from savedmodel_estimator.mode_keys import ModeKeys
 from savedmodel_estimator.saved_model_reader import SavedModelReader
 from savedmodel_estimator.serving.tf_example_inputs import make_input_fn, signature_columns
 from savedmodel_estimator_tfx.components.common import example_inputs, finite_values
+from savedmodel_estimator_tfx.components.continue_trainer.options import TrainOptions
 
-_GLOBAL_STEP = 'global_step'
 HOW_TO_ALLOW_NON_FINITE = (
     'allow them explicitly (ContinueTrainer(allow_non_finite=True), `sme train '
     '--allow-non-finite`, `sme run --allow-non-finite` or allow_non_finite in its config)'
 )
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainOptions:
-    """How ContinueTrainer trains; see `ContinueTrainer` for each field."""
-
-    train_steps: int | None = None
-    max_steps: int | None = None
-    batch_size: int = 32
-    shuffle_buffer: int = 0
-    seed: int = 0
-    train_splits: tuple[str, ...] = ('train',)
-    save_checkpoints_steps: int | None = None
-    save_checkpoints_secs: int | None = None
-    keep_checkpoint_max: int | None = None
-    checkpoint_dir: str | None = None
-    allow_non_finite: bool = False
-
-    def __post_init__(self) -> None:
-        if (self.train_steps is None) == (self.max_steps is None):
-            raise ValueError(
-                'ContinueTrainer() needs exactly one of train_steps and max_steps; given: '
-                f'train_steps={self.train_steps}, max_steps={self.max_steps}.'
-            )
-        for name in (
-            'train_steps',
-            'max_steps',
-            'batch_size',
-            'save_checkpoints_steps',
-            'save_checkpoints_secs',
-            'keep_checkpoint_max',
-        ):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise ValueError(f'ContinueTrainer() {name} must be > 0, given: {value}.')
-        if self.shuffle_buffer < 0:
-            raise ValueError(
-                f'ContinueTrainer() shuffle_buffer must be >= 0: {self.shuffle_buffer}.'
-            )
-        if not self.train_splits:
-            raise ValueError('ContinueTrainer() train_splits must name at least one split.')
-        if self.save_checkpoints_steps and self.save_checkpoints_secs:
-            raise ValueError(
-                'ContinueTrainer() takes save_checkpoints_steps or save_checkpoints_secs, not '
-                f'both; given {self.save_checkpoints_steps} and {self.save_checkpoints_secs}.'
-            )
-
-    def target_step(self, start_step: int) -> int:
-        """The global step training stops at: absolute, so a resumed run stops there too."""
-        return (
-            self.max_steps if self.max_steps is not None else start_step + (self.train_steps or 0)
-        )
-
-    def run_config(self) -> RunConfig:
-        cadence: dict[str, Any] = {}
-        if self.save_checkpoints_steps:
-            cadence = {
-                'save_checkpoints_steps': self.save_checkpoints_steps,
-                'save_checkpoints_secs': None,
-            }
-        elif self.save_checkpoints_secs:
-            cadence = {'save_checkpoints_secs': self.save_checkpoints_secs}
-        if self.keep_checkpoint_max:
-            cadence['keep_checkpoint_max'] = self.keep_checkpoint_max
-        return RunConfig(tf_random_seed=self.seed, **cadence)
 
 
 def open_trainable(saved_model_dir: str) -> SavedModelReader:
@@ -111,16 +45,9 @@ def open_trainable(saved_model_dir: str) -> SavedModelReader:
     return reader
 
 
-def global_step_of(checkpoint: str) -> int:
-    """The global step stored in a checkpoint (or a SavedModel's variables), 0 if none."""
-    names = {name for name, _ in tf.train.list_variables(checkpoint)}
-    return int(tf.train.load_variable(checkpoint, _GLOBAL_STEP)) if _GLOBAL_STEP in names else 0
-
-
-def resume_step(model_dir: str) -> int | None:
-    """The global step of the latest checkpoint in `model_dir` (where training resumes), or None."""
-    latest = tf.train.latest_checkpoint(model_dir)
-    return None if latest is None else global_step_of(latest)
+# Where training stands: in a checkpoint, or in the latest one of a model_dir.
+global_step_of = checkpoints.global_step_of
+resume_step = checkpoints.latest_global_step
 
 
 def run_key(identity: Mapping[str, Any]) -> str:
@@ -211,18 +138,13 @@ def export_all_modes(
     """
     parent = os.path.dirname(destination.rstrip('/'))
     staging = os.path.join(parent, f'.staging-{os.path.basename(destination.rstrip("/"))}')
-    if tf.io.gfile.exists(staging):
-        tf.io.gfile.rmtree(staging)
+    files.remove_tree(staging)
     try:
         export_dir = os.fsdecode(estimator.export_trained_saved_model(staging))
-        exported = SavedModelReader(export_dir)
-        _check_same_inputs(original, exported)
-        if tf.io.gfile.exists(destination):
-            tf.io.gfile.rmtree(destination)
-        tf.io.gfile.rename(export_dir, destination)
+        _check_same_inputs(original, SavedModelReader(export_dir))
+        files.move_into_place(export_dir, destination)
     finally:
-        if tf.io.gfile.exists(staging):
-            tf.io.gfile.rmtree(staging)
+        files.remove_tree(staging)
     return SavedModelReader(destination)
 
 
@@ -232,13 +154,7 @@ def copy_run(model_dir: str, destination: str) -> None:
     The state file names checkpoints by absolute path; relative names keep the copy usable on
     its own (`tf.train.latest_checkpoint(destination)`) once the source is gone.
     """
-    for directory, _, names in tf.io.gfile.walk(model_dir):
-        relative = os.path.relpath(directory, model_dir)
-        target_dir = os.path.normpath(os.path.join(destination, relative))
-        tf.io.gfile.makedirs(target_dir)
-        for name in names:
-            source = os.path.join(directory, name)
-            tf.io.gfile.copy(source, os.path.join(target_dir, name), overwrite=True)
+    files.copy_tree(model_dir, destination, overwrite=True)
     state = tf.train.get_checkpoint_state(model_dir)
     if state is not None:
         tf.compat.v1.train.update_checkpoint_state(

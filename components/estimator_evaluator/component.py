@@ -10,7 +10,9 @@ from tfx import types
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts
 
+from savedmodel_estimator_tfx.components.common.parameters import json_list
 from savedmodel_estimator_tfx.components.estimator_evaluator import executor, spec
+from savedmodel_estimator_tfx.components.estimator_evaluator.options import EvalOptions
 
 
 class EstimatorEvaluator(base_component.BaseComponent):
@@ -78,7 +80,7 @@ class EstimatorEvaluator(base_component.BaseComponent):
         else:
             thresholds_json = json.dumps(dict(metric_thresholds), sort_keys=True)
         parameters: dict[str, Any] = {
-            spec.EVAL_SPLITS_KEY: json.dumps(list(eval_splits)),
+            spec.EVAL_SPLITS_KEY: json_list(eval_splits),
             spec.METRIC_THRESHOLDS_KEY: thresholds_json,
             spec.BATCH_SIZE_KEY: batch_size,
             spec.STEPS_KEY: steps,
@@ -87,7 +89,7 @@ class EstimatorEvaluator(base_component.BaseComponent):
         # Fail at pipeline construction, not in the executor (runtime parameters and
         # placeholders are checked when they have values, in the executor).
         if all(isinstance(value, int | str) for value in given.values()):
-            executor.options_from_exec_properties(given)
+            EvalOptions.from_exec_properties(given)
         super().__init__(
             spec=spec.EstimatorEvaluatorSpec(
                 model=model,

@@ -7,7 +7,6 @@ before any output file is written; the outputs are written last, all together.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -16,7 +15,6 @@ from typing import Any
 import tensorflow as tf
 from tfx import types
 from tfx.dsl.components.base import base_executor
-from tfx.types import artifact_utils
 
 from savedmodel_estimator import SavedModelEstimator
 from savedmodel_estimator.mode_keys import ModeKeys
@@ -26,56 +24,11 @@ from savedmodel_estimator.serving.tf_example_inputs import (
     make_input_fn,
     signature_columns,
 )
-from savedmodel_estimator_tfx.components.common import _tfx_internal, artifacts, example_inputs
+from savedmodel_estimator_tfx.components.common import artifacts, example_inputs
+from savedmodel_estimator_tfx.components.common import properties as properties_lib
+from savedmodel_estimator_tfx.components.common.stage_executor import StageExecutor
 from savedmodel_estimator_tfx.components.estimator_evaluator import spec, tfma_output, thresholds
-from savedmodel_estimator_tfx.components.estimator_evaluator.thresholds import MetricThreshold
-
-# What evaluate() returns besides the exported `metrics/<name>` values.
-_ALWAYS_RETURNED = ('loss', 'global_step')
-
-
-@dataclasses.dataclass(frozen=True)
-class EvalOptions:
-    """How EstimatorEvaluator evaluates; see `EstimatorEvaluator` for each field."""
-
-    eval_splits: tuple[str, ...] = spec.DEFAULT_EVAL_SPLITS
-    thresholds: tuple[MetricThreshold, ...] = ()
-    batch_size: int = spec.DEFAULT_BATCH_SIZE
-    steps: int | None = None
-
-    def __post_init__(self) -> None:
-        if not self.eval_splits:
-            raise ValueError('EstimatorEvaluator() eval_splits must name at least one split.')
-        if self.batch_size <= 0:
-            raise ValueError(f'EstimatorEvaluator() batch_size must be > 0: {self.batch_size}.')
-        if self.steps is not None and self.steps <= 0:
-            raise ValueError(f'EstimatorEvaluator() steps must be > 0 when given: {self.steps}.')
-
-
-def options_from_exec_properties(props: Mapping[str, Any]) -> EvalOptions:
-    """The typed options from the execution properties (ints may arrive as floats from kfp).
-
-    Raises:
-        ValueError: a parameter is malformed, naming it and what was expected.
-    """
-    splits_json = props.get(spec.EVAL_SPLITS_KEY) or json.dumps(list(spec.DEFAULT_EVAL_SPLITS))
-    try:
-        splits = json.loads(splits_json)
-    except json.JSONDecodeError:
-        splits = None
-    if not isinstance(splits, list) or not all(isinstance(s, str) for s in splits):
-        raise ValueError(
-            'EstimatorEvaluator() eval_splits must be a JSON list of split names, like '
-            f'\'["eval"]\'; given: {splits_json!r}.'
-        )
-    batch_size = props.get(spec.BATCH_SIZE_KEY)
-    steps = props.get(spec.STEPS_KEY)
-    return EvalOptions(
-        eval_splits=tuple(splits),
-        thresholds=thresholds.parse_thresholds(props.get(spec.METRIC_THRESHOLDS_KEY) or '{}'),
-        batch_size=int(batch_size) if batch_size is not None else spec.DEFAULT_BATCH_SIZE,
-        steps=int(steps) if steps is not None else None,
-    )
+from savedmodel_estimator_tfx.components.estimator_evaluator.options import EvalOptions
 
 
 def open_evaluable(saved_model_dir: str, role: str) -> tuple[SavedModelReader, list[str]]:
@@ -94,13 +47,7 @@ def open_evaluable(saved_model_dir: str, role: str) -> tuple[SavedModelReader, l
             f"(found: {modes}). EstimatorEvaluator runs the model's own eval graph; re-export "
             'it with experimental_export_all_saved_models().'
         )
-    suffix = '/value'
-    names = [
-        k[: -len(suffix)]
-        for k in signature.outputs
-        if k.startswith('metrics/') and k.endswith(suffix)
-    ]
-    return reader, sorted({*names, *_ALWAYS_RETURNED})
+    return reader, thresholds.exported_metric_names(signature.outputs)
 
 
 def evaluate(
@@ -136,77 +83,99 @@ def check_inputs(
     return columns
 
 
-class Executor(base_executor.BaseExecutor):
+@dataclasses.dataclass(frozen=True)
+class EvalInputs:
+    """The model, examples and optional baseline (read only); the evaluation and blessing dirs.
+
+    Fields are named for the spec's channels, so `StageExecutor` reads them from TFX's dicts.
+    """
+
+    model: types.Artifact
+    examples: types.Artifact
+    evaluation_uri: str
+    blessing_uri: str
+    baseline_model: types.Artifact | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalResult:
+    """The verdict, and the facts the blessing records (see `properties`)."""
+
+    blessed: bool
+    reason: str
+    current: dict[str, Any]  # the model's metrics
+    baseline: dict[str, Any] | None
+    model: types.Artifact
+    baseline_model: types.Artifact | None = None
+
+    def properties(self) -> properties_lib.Properties:
+        """The blessing's custom properties, as the TFX Evaluator records them, plus why."""
+        blessing: dict[str, Any] = {
+            artifacts.BLESSED_PROPERTY: 1 if self.blessed else 0,
+            artifacts.BLESSING_REASON_PROPERTY: self.reason,
+            artifacts.CURRENT_MODEL_PROPERTY: self.model.uri,
+            artifacts.CURRENT_MODEL_ID_PROPERTY: self.model.id,
+        }
+        if self.baseline_model is not None:
+            blessing[artifacts.BASELINE_MODEL_PROPERTY] = self.baseline_model.uri
+            blessing[artifacts.BASELINE_MODEL_ID_PROPERTY] = self.baseline_model.id
+        return {spec.BLESSING_KEY: blessing}
+
+
+def run(options: EvalOptions, inputs: EvalInputs) -> EvalResult:
+    """Evaluates the model (and the baseline) with their eval graphs; blesses or not, and why.
+
+    Raises:
+        ValueError: a model has no eval graph or lacks a metric a threshold names, or the
+            examples do not fit an eval signature; nothing is written then.
+    """
+    model, baseline = inputs.model, inputs.baseline_model
+    locations = {tfma_output.CANDIDATE if baseline else '': artifacts.model_path(model)}
+    if baseline is not None:
+        locations[tfma_output.BASELINE] = artifacts.model_path(baseline)
+    readers = {}
+    for name, path in locations.items():
+        role = 'baseline model' if name == tfma_output.BASELINE else 'model'
+        reader, exported = open_evaluable(path, role)
+        thresholds.check_metric_names(
+            options.thresholds, exported, path, baseline=(name == tfma_output.BASELINE)
+        )
+        readers[name] = reader
+    files_by_split = example_inputs.split_files(inputs.examples, options.eval_splits)
+    columns = check_inputs(readers, files_by_split)
+
+    files = [f for split_files in files_by_split.values() for f in split_files]
+    results = {
+        name: evaluate(reader, files, options, columns[name]) for name, reader in readers.items()
+    }
+    current = results[tfma_output.CANDIDATE if baseline else '']
+    base_metrics = results.get(tfma_output.BASELINE)
+    checks = thresholds.check_thresholds(options.thresholds, current, base_metrics)
+    blessed, reason = thresholds.decide(checks, options.thresholds)
+
+    tfma_output.write_evaluation(
+        inputs.evaluation_uri,
+        current=current,
+        baseline=base_metrics,
+        thresholds=options.thresholds,
+        checks=checks,
+        blessed=blessed,
+        reason=reason,
+        model_locations=locations,
+        data_files=files,
+    )
+    # The TFX Evaluator's marker file, so stock Pusher honours the blessing.
+    marker = artifacts.BLESSED_FILE if blessed else artifacts.NOT_BLESSED_FILE
+    with tf.io.gfile.GFile(os.path.join(inputs.blessing_uri, marker), 'w') as f:
+        f.write('')  # an empty write still creates the file, on GCS too
+    return EvalResult(blessed, reason, current, base_metrics, model, baseline)
+
+
+class Executor(StageExecutor, base_executor.BaseExecutor):
     """Evaluates the model (and the baseline) with their eval graphs; blesses or not, and why."""
 
-    def Do(
-        self,
-        input_dict: dict[str, list[types.Artifact]],
-        output_dict: dict[str, list[types.Artifact]],
-        exec_properties: dict[str, Any],
-    ) -> None:
-        _tfx_internal.log_startup(self, input_dict, output_dict, exec_properties)
-        options = options_from_exec_properties(exec_properties)
-        model = artifact_utils.get_single_instance(input_dict[spec.MODEL_KEY])
-        examples = artifact_utils.get_single_instance(input_dict[spec.EXAMPLES_KEY])
-        baselines = input_dict.get(spec.BASELINE_MODEL_KEY) or []
-        baseline = artifact_utils.get_single_instance(baselines) if baselines else None
-        evaluation = artifact_utils.get_single_instance(output_dict[spec.EVALUATION_KEY])
-        blessing = artifact_utils.get_single_instance(output_dict[spec.BLESSING_KEY])
+    options_type = EvalOptions
+    inputs_type = EvalInputs
 
-        locations = {tfma_output.CANDIDATE if baseline else '': artifacts.model_path(model)}
-        if baseline is not None:
-            locations[tfma_output.BASELINE] = artifacts.model_path(baseline)
-        readers = {}
-        for name, path in locations.items():
-            role = 'baseline model' if name == tfma_output.BASELINE else 'model'
-            reader, exported = open_evaluable(path, role)
-            thresholds.check_metric_names(
-                options.thresholds, exported, path, baseline=(name == tfma_output.BASELINE)
-            )
-            readers[name] = reader
-        files_by_split = example_inputs.split_files(examples, options.eval_splits)
-        columns = check_inputs(readers, files_by_split)
-
-        files = [f for split_files in files_by_split.values() for f in split_files]
-        results = {
-            name: evaluate(reader, files, options, columns[name])
-            for name, reader in readers.items()
-        }
-        current = results[tfma_output.CANDIDATE if baseline else '']
-        base_metrics = results.get(tfma_output.BASELINE)
-        checks = thresholds.check_thresholds(options.thresholds, current, base_metrics)
-        blessed, reason = thresholds.decide(checks, options.thresholds)
-
-        tfma_output.write_evaluation(
-            evaluation.uri,
-            current=current,
-            baseline=base_metrics,
-            thresholds=options.thresholds,
-            checks=checks,
-            blessed=blessed,
-            reason=reason,
-            model_locations=locations,
-            data_files=files,
-        )
-        _bless(blessing, blessed, reason, model, baseline)
-
-
-def _bless(
-    blessing: types.Artifact,
-    blessed: bool,
-    reason: str,
-    model: types.Artifact,
-    baseline: types.Artifact | None,
-) -> None:
-    """Writes the blessing as the TFX Evaluator does, so stock Pusher honours it, plus why."""
-    marker = artifacts.BLESSED_FILE if blessed else artifacts.NOT_BLESSED_FILE
-    with tf.io.gfile.GFile(os.path.join(blessing.uri, marker), 'w') as f:
-        f.write('')  # an empty write still creates the file, on GCS too
-    blessing.set_int_custom_property(artifacts.BLESSED_PROPERTY, 1 if blessed else 0)
-    blessing.set_string_custom_property(artifacts.BLESSING_REASON_PROPERTY, reason)
-    blessing.set_string_custom_property(artifacts.CURRENT_MODEL_PROPERTY, model.uri)
-    blessing.set_int_custom_property(artifacts.CURRENT_MODEL_ID_PROPERTY, model.id)
-    if baseline is not None:
-        blessing.set_string_custom_property(artifacts.BASELINE_MODEL_PROPERTY, baseline.uri)
-        blessing.set_int_custom_property(artifacts.BASELINE_MODEL_ID_PROPERTY, baseline.id)
+    def run(self, options: EvalOptions, inputs: EvalInputs) -> EvalResult:
+        return run(options, inputs)

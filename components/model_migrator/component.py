@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from tfx import types
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts
 
+from savedmodel_estimator_tfx.components.common import parameters
 from savedmodel_estimator_tfx.components.model_migrator import executor, spec
 
 
@@ -53,7 +53,7 @@ class ModelMigrator(base_component.BaseComponent):
         super().__init__(
             spec=spec.ModelMigratorSpec(
                 model=model,
-                label_keys=json.dumps(list(label_keys)) if label_keys is not None else None,
+                label_keys=parameters.json_list(label_keys) if label_keys is not None else None,
                 migrated_model=types.Channel(type=standard_artifacts.Model),
             )
         )

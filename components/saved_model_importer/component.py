@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from tfx import types
@@ -10,7 +9,8 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.orchestration import data_types
 from tfx.types import standard_artifacts
 
-from savedmodel_estimator_tfx.components.saved_model_importer import executor, spec
+from savedmodel_estimator_tfx.components.common import parameters
+from savedmodel_estimator_tfx.components.saved_model_importer import executor, options, spec
 
 
 class SavedModelImporter(base_component.BaseComponent):
@@ -85,14 +85,14 @@ class SavedModelImporter(base_component.BaseComponent):
             required_modes = [required_modes]
         if isinstance(allow_unsafe_ops, str):
             allow_unsafe_ops = [allow_unsafe_ops]
-        modes = executor.validate_modes(list(required_modes))
-        ops = executor.validate_allowed_ops(list(allow_unsafe_ops))
+        modes = options.validate_modes(list(required_modes))
+        ops = options.validate_allowed_ops(list(allow_unsafe_ops))
         schema = types.Channel(type=standard_artifacts.Schema) if emit_schema else None
         super().__init__(
             spec=spec.SavedModelImporterSpec(
                 source_uri=source_uri,
-                required_modes=json.dumps(list(modes)),
-                allow_unsafe_ops=json.dumps(list(ops)),
+                required_modes=parameters.json_list(modes),
+                allow_unsafe_ops=parameters.json_list(ops),
                 emit_schema=int(emit_schema),
                 model=types.Channel(type=standard_artifacts.Model),
                 schema=schema,

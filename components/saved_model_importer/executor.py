@@ -15,37 +15,30 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import uuid
-from collections.abc import Mapping, Sequence
 from typing import Any
 
-import tensorflow as tf
 from absl import logging
-from tfx import types, version
+from tfx import version
 from tfx.dsl.components.base import base_executor
-from tfx.types import artifact_utils
 from tfx.utils import io_utils
 
+from savedmodel_estimator import files
 from savedmodel_estimator.inspection import SavedModelSummary, content_hash, inspect_saved_model
-from savedmodel_estimator.mode_keys import ALL_MODES, ModeKeys
+from savedmodel_estimator.mode_keys import ModeKeys
 from savedmodel_estimator.model_safety.findings import Finding
-from savedmodel_estimator.model_safety.scan import (
-    UnknownOpTypeError,
-    scan_saved_model,
-    validate_allowed,
-)
+from savedmodel_estimator.model_safety.scan import scan_saved_model
 from savedmodel_estimator.saved_model_reader import SavedModelReader
-from savedmodel_estimator_tfx.components.common import _tfx_internal, artifacts
+from savedmodel_estimator_tfx.components.common import artifacts
+from savedmodel_estimator_tfx.components.common import properties as properties_lib
+from savedmodel_estimator_tfx.components.common.stage_executor import StageExecutor
 from savedmodel_estimator_tfx.components.saved_model_importer import spec
+from savedmodel_estimator_tfx.components.saved_model_importer.options import (  # noqa: F401
+    ImporterParameterError,
+    ImportOptions,
+    validate_allowed_ops,
+    validate_modes,
+)
 from savedmodel_estimator_tfx.components.saved_model_importer.schema_inference import infer_schema
-
-
-class ImporterParameterError(ValueError):
-    """A SavedModelImporter parameter has a value the importer cannot use."""
-
-    def __init__(self, name: str, value: object, expected: str) -> None:
-        self.name, self.value, self.expected = name, value, expected
-        super().__init__(f'SavedModelImporter parameter {name}={value!r} is invalid: {expected}')
 
 
 class MissingModeError(ValueError):
@@ -93,77 +86,35 @@ class UnsafeOpsError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
-class ImportOptions:
-    """The executor's parameters, typed."""
+class ImportInputs:
+    """Where the import writes: the `model` output's directory, and the `schema` one's if any."""
 
-    source_uri: str
-    required_modes: tuple[str, ...] = ()
-    allowed_ops: tuple[str, ...] = ()
-    emit_schema: bool = False
-
-    @classmethod
-    def from_exec_properties(cls, exec_properties: Mapping[str, Any]) -> ImportOptions:
-        """Parses the executor's exec properties; lists are JSON lists or comma-separated."""
-        source_uri = exec_properties.get(spec.SOURCE_URI_KEY)
-        if not source_uri or not isinstance(source_uri, str):
-            raise ImporterParameterError(
-                spec.SOURCE_URI_KEY, source_uri, 'expected the path or URI of a SavedModel.'
-            )
-        modes = _parse_list(spec.REQUIRED_MODES_KEY, exec_properties.get(spec.REQUIRED_MODES_KEY))
-        ops = _parse_list(spec.ALLOW_UNSAFE_OPS_KEY, exec_properties.get(spec.ALLOW_UNSAFE_OPS_KEY))
-        return cls(
-            source_uri=source_uri,
-            required_modes=validate_modes(modes),
-            allowed_ops=validate_allowed_ops(ops),
-            emit_schema=bool(int(exec_properties.get(spec.EMIT_SCHEMA_KEY) or 0)),
-        )
+    model_uri: str
+    schema_uri: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class ImportResult:
+    """What was imported, and the facts the `model` output records (see `properties`)."""
+
     summary: SavedModelSummary
     serving_inputs: dict[str, dict[str, Any]]  # as artifacts.signature_inputs describes them
     content_hash: str
     serving_model_dir: str
+    source_uri: str = ''
 
-
-def validate_modes(modes: Sequence[str]) -> tuple[str, ...]:
-    """The modes, checked to be Estimator modes; raises ImporterParameterError otherwise."""
-    unknown = [m for m in modes if m not in ALL_MODES]
-    if unknown:
-        raise ImporterParameterError(
-            spec.REQUIRED_MODES_KEY,
-            list(modes),
-            f'modes are {", ".join(ALL_MODES)}; found {unknown[0]!r}.',
-        )
-    return tuple(modes)
-
-
-def validate_allowed_ops(ops: Sequence[str]) -> tuple[str, ...]:
-    """The op types, checked to be registered by TensorFlow; raises ImporterParameterError."""
-    try:
-        return tuple(sorted(validate_allowed(ops)))
-    except UnknownOpTypeError as err:
-        raise ImporterParameterError(spec.ALLOW_UNSAFE_OPS_KEY, list(ops), str(err)) from err
-
-
-def _parse_list(name: str, raw: object) -> tuple[str, ...]:
-    if raw is None or raw == '':
-        return ()
-    if isinstance(raw, list | tuple):
-        values: object = list(raw)
-    elif isinstance(raw, str) and raw.lstrip().startswith('['):
-        try:
-            values = json.loads(raw)
-        except json.JSONDecodeError as err:
-            raise ImporterParameterError(name, raw, f'expected a JSON list ({err}).') from err
-    elif isinstance(raw, str):
-        values = [part.strip() for part in raw.split(',') if part.strip()]
-    else:
-        values = raw
-    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        raise ImporterParameterError(name, raw, 'expected a list of strings.')
-    return tuple(values)
+    def properties(self) -> properties_lib.Properties:
+        """The custom properties downstream components read (names in components.common)."""
+        model: dict[str, Any] = {
+            artifacts.TFX_VERSION_PROPERTY: version.__version__,
+            artifacts.MODES_PROPERTY: json.dumps(list(self.summary.modes)),
+            artifacts.SERVING_INPUTS_PROPERTY: json.dumps(self.serving_inputs, sort_keys=True),
+            artifacts.SOURCE_URI_PROPERTY: self.source_uri,
+            artifacts.CONTENT_HASH_PROPERTY: self.content_hash,
+        }
+        if self.summary.global_step is not None:
+            model[artifacts.GLOBAL_STEP_PROPERTY] = self.summary.global_step
+        return {spec.MODEL_KEY: model}
 
 
 def check_required_modes(summary: SavedModelSummary, required: tuple[str, ...]) -> None:
@@ -172,35 +123,16 @@ def check_required_modes(summary: SavedModelSummary, required: tuple[str, ...]) 
         raise MissingModeError(summary.path, missing, list(summary.modes))
 
 
-def _copy_tree(source: str, target: str) -> None:
-    source = source.rstrip('/')
-    for dirpath, _, filenames in tf.io.gfile.walk(source):
-        relative = dirpath[len(source) :].strip('/')
-        target_dir = os.path.join(target, relative) if relative else target
-        tf.io.gfile.makedirs(target_dir)
-        for filename in filenames:
-            tf.io.gfile.copy(os.path.join(dirpath, filename), os.path.join(target_dir, filename))
-
-
 def copy_complete_or_nothing(source: str, target: str) -> str:
     """Copies `source` to `target` through a temporary sibling; returns the copy's content hash.
 
     On a local file system the final rename is atomic; on object stores (gs://) it is a copy,
     but the execution fails on any error and TFX publishes no artifact for a failed execution.
     """
-    parent = os.path.dirname(target.rstrip('/'))
-    temporary = os.path.join(parent, f'.{os.path.basename(target)}.incomplete-{uuid.uuid4().hex}')
-    try:
-        _copy_tree(source, temporary)
+    with files.removed_on_failure(files.staging_path(target, 'incomplete')) as temporary:
+        files.copy_tree(source, temporary)
         digest = content_hash(temporary)
-        if tf.io.gfile.exists(target):
-            logging.warning('Replacing %s, left by an earlier attempt.', target)
-            tf.io.gfile.rmtree(target)
-        tf.io.gfile.rename(temporary, target)
-    except BaseException:
-        if tf.io.gfile.exists(temporary):
-            tf.io.gfile.rmtree(temporary)
-        raise
+        files.move_into_place(temporary, target, warn_replacing=True)
     return digest
 
 
@@ -234,45 +166,32 @@ def import_saved_model(
         io_utils.write_pbtxt_file(os.path.join(schema_uri, spec.SCHEMA_FILE), schema)
     serving = reader.signature(ModeKeys.PREDICT)
     serving_inputs = artifacts.signature_inputs(serving) if serving is not None else {}
-    return ImportResult(summary, serving_inputs, digest, serving_model_dir)
+    return ImportResult(summary, serving_inputs, digest, serving_model_dir, options.source_uri)
 
 
-def record_properties(model: types.Artifact, source_uri: str, result: ImportResult) -> None:
-    """Sets the custom properties downstream components read (names in components.common)."""
-    summary = result.summary
-    model.set_string_custom_property(artifacts.TFX_VERSION_PROPERTY, version.__version__)
-    model.set_string_custom_property(artifacts.MODES_PROPERTY, json.dumps(list(summary.modes)))
-    model.set_string_custom_property(
-        artifacts.SERVING_INPUTS_PROPERTY, json.dumps(result.serving_inputs, sort_keys=True)
+def run(options: ImportOptions, inputs: ImportInputs) -> ImportResult:
+    """Imports the SavedModel at `options.source_uri` into `inputs.model_uri` (see the component).
+
+    Raises:
+        As `import_saved_model`.
+    """
+    result = import_saved_model(options, inputs.model_uri, inputs.schema_uri)
+    logging.info(
+        'Imported SavedModel %s (modes %s, global step %s, sha256 %s) into %s.',
+        options.source_uri,
+        ', '.join(result.summary.modes),
+        result.summary.global_step,
+        result.content_hash,
+        result.serving_model_dir,
     )
-    model.set_string_custom_property(artifacts.SOURCE_URI_PROPERTY, source_uri)
-    model.set_string_custom_property(artifacts.CONTENT_HASH_PROPERTY, result.content_hash)
-    if summary.global_step is not None:
-        model.set_int_custom_property(artifacts.GLOBAL_STEP_PROPERTY, summary.global_step)
+    return result
 
 
-class Executor(base_executor.BaseExecutor):
+class Executor(StageExecutor, base_executor.BaseExecutor):
     """Imports the SavedModel at `source_uri` into the `model` output (see the component)."""
 
-    def Do(
-        self,
-        input_dict: dict[str, list[types.Artifact]],
-        output_dict: dict[str, list[types.Artifact]],
-        exec_properties: dict[str, Any],
-    ) -> None:
-        _tfx_internal.log_startup(self, input_dict, output_dict, exec_properties)
-        options = ImportOptions.from_exec_properties(exec_properties)
-        model = artifact_utils.get_single_instance(output_dict[spec.MODEL_KEY])
-        schema_artifacts = output_dict.get(spec.SCHEMA_KEY) or []
-        schema_uri = artifact_utils.get_single_uri(schema_artifacts) if schema_artifacts else None
+    options_type = ImportOptions
+    inputs_type = ImportInputs
 
-        result = import_saved_model(options, model.uri, schema_uri)
-        record_properties(model, options.source_uri, result)
-        logging.info(
-            'Imported SavedModel %s (modes %s, global step %s, sha256 %s) into %s.',
-            options.source_uri,
-            ', '.join(result.summary.modes),
-            result.summary.global_step,
-            result.content_hash,
-            result.serving_model_dir,
-        )
+    def run(self, options: ImportOptions, inputs: ImportInputs) -> ImportResult:
+        return run(options, inputs)

@@ -44,10 +44,6 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     sys.exit(code)
 
 
-def json_list(values: tuple[str, ...]) -> list[str] | None:
-    return list(values) if values else None
-
-
 def parse_thresholds(values: tuple[str, ...]) -> dict[str, Any]:
     """`metrics/accuracy>=0.5`, `loss<=2`, `metrics/auc:change>=0` into the thresholds JSON."""
     out: dict[str, Any] = {}

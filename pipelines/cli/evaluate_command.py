@@ -17,7 +17,7 @@ from savedmodel_estimator_tfx.pipelines.cli.common import parse_thresholds, run_
 @click.option('--baseline', help='Baseline model to compare with.')
 @click.option(
     '--threshold',
-    'thresholds',
+    'threshold_flags',
     multiple=True,
     help='e.g. metrics/accuracy>=0.6, loss<=1, loss:change<=0.',
 )
@@ -30,25 +30,32 @@ def evaluate(
     out: str,
     blessing_out: str,
     baseline: str | None,
-    thresholds: tuple[str, ...],
+    threshold_flags: tuple[str, ...],
     splits: tuple[str, ...],
     batch_size: int | None,
     allow_non_finite: bool,
 ) -> None:
     """Run the model's own eval graph (and the baseline's); write metrics and a blessing."""
+    from savedmodel_estimator_tfx.components.estimator_evaluator import options, thresholds
     from savedmodel_estimator_tfx.pipelines import stages
 
-    run_stage(
-        'evaluate',
-        out,
-        stages.run_evaluate,
-        model,
-        examples,
-        out,
-        blessing_out,
-        baseline=baseline,
-        metric_thresholds=json.dumps(parse_thresholds(thresholds)) if thresholds else None,
-        eval_splits=splits or ('eval',),
-        batch_size=batch_size,
-        allow_non_finite=allow_non_finite,
-    )
+    given = parse_thresholds(threshold_flags) if threshold_flags else {}
+
+    def stage() -> dict:
+        eval_options = options.EvalOptions(
+            eval_splits=splits or options.EvalOptions.eval_splits,
+            thresholds=thresholds.parse_thresholds(json.dumps(given)),
+            # A batch size of 0 (or none) is the component's default, as in the pipeline.
+            batch_size=batch_size or options.EvalOptions.batch_size,
+        )
+        return stages.run_evaluate(
+            eval_options,
+            model,
+            examples,
+            out,
+            blessing_out,
+            baseline=baseline,
+            allow_non_finite=allow_non_finite,
+        )
+
+    run_stage('evaluate', out, stage)

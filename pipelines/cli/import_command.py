@@ -19,15 +19,16 @@ def import_command(
     source: str, out: str, modes: tuple[str, ...], allowed: tuple[str, ...], schema_out: str | None
 ) -> None:
     """Validate and scan the SavedModel at SOURCE and copy it into a Model artifact at --out."""
+    from savedmodel_estimator_tfx.components.saved_model_importer.options import ImportOptions
     from savedmodel_estimator_tfx.pipelines import stages
 
-    run_stage(
-        'import',
-        out,
-        stages.run_import,
-        source,
-        out,
-        required_modes=modes,
-        allow_unsafe_ops=allowed,
-        emit_schema=schema_out,
-    )
+    def stage() -> dict:
+        options = ImportOptions(
+            source_uri=source,
+            required_modes=modes,
+            allowed_ops=allowed,
+            emit_schema=bool(schema_out),
+        )
+        return stages.run_import(options, out, schema_out=schema_out)
+
+    run_stage('import', out, stage)

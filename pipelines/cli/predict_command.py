@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from savedmodel_estimator_tfx.pipelines.cli.common import json_list, run_stage
+from savedmodel_estimator_tfx.pipelines.cli.common import run_stage
 
 
 @click.command()
@@ -33,20 +33,21 @@ def predict(
     beam_args: tuple[str, ...],
 ) -> None:
     """Batch-predict tf.Examples with Beam; write PredictionLogs (and rows)."""
+    from savedmodel_estimator_tfx.components.batch_predictor.options import PredictOptions
     from savedmodel_estimator_tfx.pipelines import stages
 
-    run_stage(
-        'predict',
-        out,
-        stages.run_predict,
-        model,
-        examples,
-        out,
-        blessing=blessing,
-        beam_pipeline_args=beam_args,
-        signature_name=signature_name,
-        splits=json_list(splits),
-        output_formats=json_list(formats),
-        passthrough_features=json_list(passthrough),
-        max_batch_size=max_batch_size,
-    )
+    def stage() -> dict:
+        # Flags not given keep the options' defaults (the component's).
+        given = {
+            'signature_name': signature_name or None,
+            'splits': splits or None,
+            'output_formats': formats or None,
+            'passthrough_features': passthrough or None,
+            'max_batch_size': max_batch_size,
+        }
+        options = PredictOptions(**{k: v for k, v in given.items() if v is not None})
+        return stages.run_predict(
+            options, model, examples, out, blessing=blessing, beam_pipeline_args=beam_args
+        )
+
+    run_stage('predict', out, stage)

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from savedmodel_estimator_tfx.pipelines.cli.common import json_list, run_stage
+from savedmodel_estimator_tfx.pipelines.cli.common import run_stage
 
 
 @click.command()
@@ -37,16 +37,14 @@ def train(
     **options: Any,
 ) -> None:
     """Continue training a model on tf.Examples; write the trained model and its run."""
+    from savedmodel_estimator_tfx.components.continue_trainer.options import TrainOptions
     from savedmodel_estimator_tfx.pipelines import stages
 
-    run_stage(
-        'train',
-        out,
-        stages.run_train,
-        model,
-        examples,
-        out,
-        run_dir,
-        train_splits=json_list(splits),
-        **options,
-    )
+    def stage() -> dict:
+        # Flags not given keep the options' defaults (the component's).
+        given = {name: value for name, value in options.items() if value is not None}
+        if splits:
+            given['train_splits'] = splits
+        return stages.run_train(TrainOptions(**given), model, examples, out, run_dir)
+
+    run_stage('train', out, stage)

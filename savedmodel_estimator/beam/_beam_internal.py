@@ -1,7 +1,7 @@
 """The private Apache Beam symbols this project relies on, each wrapped once, with why.
 
 Checked on Beam 2.74 (the legacy lane) and 2.77 (the latest lane) by
-tests/unit/test_upstream_canaries.py. Nothing else in this repository touches a private Beam
+tests/unit/test_upstream_canaries_beam_tfx.py. Nothing else in this repository touches a private Beam
 module or attribute (a test checks), so a Beam that moves one fails here, at import, with an
 `UpstreamChangedError` naming it.
 """

@@ -13,6 +13,7 @@ import tensorflow as tf
 from tensorflow.core.framework import graph_pb2
 from tensorflow.core.protobuf import meta_graph_pb2
 
+from savedmodel_estimator import checkpoints
 from savedmodel_estimator.errors import SavedModelFormatError
 from savedmodel_estimator.mode_keys import ALL_MODES, EXPORT_TAGS, SIGNATURE_KEYS
 from savedmodel_estimator.saved_model_reader import SavedModelReader
@@ -159,10 +160,8 @@ def _read_variables(
         checkpoint = tf.train.load_checkpoint(prefix)
         shapes = checkpoint.get_variable_to_shape_map()
         dtypes = checkpoint.get_variable_to_dtype_map()
-        global_step = None
-        if 'global_step' in shapes:
-            # Reading a value also proves the data shards are there, not just the index.
-            global_step = int(checkpoint.get_tensor('global_step'))
+        # Reading a value also proves the data shards are there, not just the index.
+        global_step = checkpoints.global_step_in(checkpoint)
     except (tf.errors.OpError, ValueError) as err:
         raise SavedModelFormatError(
             reader.export_dir,

@@ -9,12 +9,13 @@ so TF Serving's Classify and Regress APIs and TFX's BulkInferrer treat them as t
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
+
+from savedmodel_estimator import files
 
 _PB = 'saved_model.pb'
 
@@ -37,12 +38,6 @@ def check_output_dir(output_dir: str) -> None:
         )
 
 
-def staging_dir(output_dir: str) -> str:
-    """A new directory name beside `output_dir`, for writing before the rename."""
-    parent, name = os.path.split(os.path.normpath(output_dir))
-    return os.path.join(parent, f'.{name}.migrating-{uuid.uuid4().hex[:12]}')
-
-
 def restore_method_names(saved_model_dir: str, method_names: Mapping[str, str]) -> None:
     """Sets the method name of each signature in `method_names` in the saved_model.pb."""
     path = os.path.join(saved_model_dir, _PB)
@@ -63,14 +58,7 @@ def write_atomically(output_dir: str, write: Callable[[str], Any]) -> Any:
     On any error the staging directory is removed and `output_dir` left as it was.
     """
     check_output_dir(output_dir)
-    staging = staging_dir(output_dir)
-    try:
+    with files.removed_on_failure(files.staging_path(output_dir, 'migrating')) as staging:
         result = write(staging)
-        if tf.io.gfile.exists(output_dir):
-            tf.io.gfile.rmtree(output_dir)  # empty: checked above
-        tf.io.gfile.rename(staging, output_dir)
-    except BaseException:
-        if tf.io.gfile.exists(staging):
-            tf.io.gfile.rmtree(staging)
-        raise
+        files.move_into_place(staging, output_dir)  # an empty output_dir: checked above
     return result

@@ -18,13 +18,14 @@ import tensorflow as tf
 from tensorflow.core.protobuf import meta_graph_pb2
 
 from savedmodel_estimator import _tf_internal as internal
+from savedmodel_estimator import constants, tf_errors
 from savedmodel_estimator.graph_import import generate_input_map
 from savedmodel_estimator.saved_model_reader import SavedModelReader
 from savedmodel_estimator.serving import tf_example_inputs
 from savedmodel_estimator.serving.tf_example_inputs import ExampleFormatError, InputColumn
 
-DEFAULT_SIGNATURE = 'serving_default'
-SERVING_TAGS = ('serve',)
+DEFAULT_SIGNATURE = constants.SERVING_SIGNATURE
+SERVING_TAGS = constants.SERVING_TAGS
 # The dtype a pass-through feature is read as, by the list kind its records hold.
 PASSTHROUGH_DTYPES = {'bytes_list': tf.string, 'int64_list': tf.int64, 'float_list': tf.float32}
 
@@ -249,7 +250,7 @@ class SignatureRunner:
             tf_example_inputs.check_records(
                 records, self.columns, source, self.spec.signature_name, first_index
             )
-        reason = _reason(err)
+        reason = tf_errors.reason(err)
         for offset, record in enumerate(records if len(records) > 1 else ()):
             try:
                 self.session.run(self._outputs, {self._serialized: [record]})
@@ -257,7 +258,7 @@ class SignatureRunner:
                 return ExampleFormatError(
                     f'Record {first_index + offset} of {source!r} cannot be read by the '
                     f'{self.spec.signature_name!r} signature of the SavedModel at '
-                    f'{self.spec.export_dir!r}: {_reason(record_err)}'
+                    f'{self.spec.export_dir!r}: {tf_errors.reason(record_err)}'
                 )
         return ExampleFormatError(
             f'Records {first_index} to {first_index + len(records) - 1} of {source!r} cannot be '
@@ -278,14 +279,3 @@ def _check_batch_major(outputs: Mapping[str, Any], size: int, signature_name: st
                 f'batch of {size} records needs the batch as its first dimension; it cannot be '
                 'split per record. Choose the per-record outputs with output_keys.'
             )
-
-
-_NOISE = ('Graph execution error', 'Detected at node', 'Node:', '[[', 'File ')
-
-
-def _reason(err: tf.errors.OpError) -> str:
-    """The line of a TensorFlow error that says what was wrong, not where in the graph."""
-    lines = [line.strip() for line in (err.message or str(err)).splitlines()]
-    useful = [line for line in lines if line and not line.startswith(_NOISE)]
-    reason = useful[0] if useful else lines[0]
-    return reason if len(reason) <= 300 else reason[:300] + '...'

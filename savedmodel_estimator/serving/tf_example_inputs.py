@@ -9,7 +9,7 @@ a wrong kind is reported with the file, record, feature and what was expected.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import tensorflow as tf
@@ -260,7 +260,3 @@ def make_input_fn(
         return dataset.map(lambda records: parse_batch(records, columns))
 
     return input_fn
-
-
-def columns_by_name(columns: Sequence[InputColumn]) -> Mapping[str, InputColumn]:
-    return {c.name: c for c in columns}

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import fixture_data
 import pytest
 
-pytest.register_assert_rewrite('side_by_side')
-from side_by_side import Compare  # noqa: E402
+from tests.conformance import fixture_data
+
+pytest.register_assert_rewrite('tests.conformance.side_by_side')
+from tests.conformance.side_by_side import Compare  # noqa: E402
 
 
 @pytest.fixture(scope='session')

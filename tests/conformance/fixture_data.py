@@ -22,17 +22,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-TESTS_DIR = pathlib.Path(__file__).resolve().parent.parent
-EXPORTS_DIR = TESTS_DIR / 'data' / 'estimator_exports'
-UPSTREAM_DIR = TESTS_DIR / 'data' / 'upstream_suite'
-CONFORMANCE_DIR = TESTS_DIR / '.conformance'
+from tests.support.paths import DATA, EXPORTS, REPO
+
+UPSTREAM_DIR = DATA / 'upstream_suite'
+CONFORMANCE_DIR = REPO / 'tests' / '.conformance'
 
 # A supervised export names a single label tensor 'label' (export_lib.wrap_and_check_input_tensors).
 LABEL_KEY = 'label'
 
 
 def model_names() -> list[str]:
-    return sorted(p.name for p in EXPORTS_DIR.iterdir() if (p / 'reference.json').is_file())
+    return sorted(p.name for p in EXPORTS.iterdir() if (p / 'reference.json').is_file())
 
 
 def scenario_names() -> list[str]:
@@ -40,7 +40,7 @@ def scenario_names() -> list[str]:
 
 
 def load_reference(model: str) -> dict[str, Any]:
-    return json.loads((EXPORTS_DIR / model / 'reference.json').read_text())
+    return json.loads((EXPORTS / model / 'reference.json').read_text())
 
 
 def load_expected(scenario: str) -> dict[str, Any]:
@@ -116,7 +116,7 @@ def check_signature_inputs(reference: Mapping[str, Any]) -> None:
 def read_examples(model: str, split: str) -> Examples:
     """Parses `data/<split>.tfrecord` of `model` per the reference's data section, with TF."""
     data = load_reference(model)['data']
-    path = EXPORTS_DIR / model / data['files'][f'{split}_tfrecord']
+    path = EXPORTS / model / data['files'][f'{split}_tfrecord']
     spec = {c['name']: _column_spec(c) for c in data['features']}
     spec[LABEL_KEY] = _column_spec(data['label'])
     # A private graph and session: this works whether or not the core turned eager mode off.

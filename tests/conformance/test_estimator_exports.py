@@ -13,11 +13,11 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-import fixture_data
 import numpy as np
 import pytest
 
 from savedmodel_estimator import SavedModelEstimator
+from tests.conformance import fixture_data
 
 pytestmark = pytest.mark.core
 
@@ -103,7 +103,7 @@ def compare_predictions(checks: Checks, rows: list[Mapping[str, Any]], expected:
 def expected_variable(model: str, recorded: Mapping[str, Any]) -> np.ndarray:
     if 'npz_key' not in recorded:
         return np.asarray(recorded['value'])
-    with np.load(fixture_data.EXPORTS_DIR / model / 'variables_after_train.npz') as npz:
+    with np.load(fixture_data.EXPORTS / model / 'variables_after_train.npz') as npz:
         return npz[recorded['npz_key']]
 
 
@@ -116,7 +116,7 @@ class Replay:
         self.recorded = self.reference['saved_model_estimator']
         self.checks = checks
         self.saved_model_dir = fixture_data.copy_saved_model(
-            fixture_data.EXPORTS_DIR / model / 'saved_model', tmp_path / 'saved_model'
+            fixture_data.EXPORTS / model / 'saved_model', tmp_path / 'saved_model'
         )
         self.model_dir = str(tmp_path / 'model_dir')
         os.mkdir(self.model_dir)  # the reference ran on an existing, empty model_dir

@@ -14,10 +14,12 @@ import itertools
 import os
 from typing import Any
 
-import fixture_data
 import pytest
 import tensorflow as tf
-from side_by_side import (
+
+from savedmodel_estimator import export as our_export
+from tests.conformance import fixture_data
+from tests.conformance.side_by_side import (
     CountingHook,
     CountingListener,
     Pair,
@@ -25,8 +27,6 @@ from side_by_side import (
     run_signature,
     summaries,
 )
-
-from savedmodel_estimator import export as our_export
 
 pytestmark = pytest.mark.reference
 
@@ -40,7 +40,7 @@ export_lib = pytest.importorskip('tensorflow_estimator.python.estimator.export.e
 
 
 def _load_export_tool() -> Any:
-    path = fixture_data.TESTS_DIR.parent / 'tools' / 'export_reference_models.py'
+    path = fixture_data.REPO / 'tools' / 'export_reference_models.py'
     spec = importlib.util.spec_from_file_location('export_reference_models', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -8,10 +8,11 @@ predict-only export. It also checks that the live original still reproduces refe
 
 from __future__ import annotations
 
-import fixture_data
 import numpy as np
 import pytest
-from side_by_side import RTOL, Pair
+
+from tests.conformance import fixture_data
+from tests.conformance.side_by_side import RTOL, Pair
 
 pytestmark = pytest.mark.reference
 
@@ -38,7 +39,7 @@ def test_fixture_side_by_side(model, tmp_path, compare):
     reference = fixture_data.load_reference(model)
     recorded = reference['saved_model_estimator']
     saved_model_dir = fixture_data.copy_saved_model(
-        fixture_data.EXPORTS_DIR / model / 'saved_model', tmp_path / 'saved_model'
+        fixture_data.EXPORTS / model / 'saved_model', tmp_path / 'saved_model'
     )
     pair = Pair.create(Original, saved_model_dir, tmp_path / 'model_dirs')
     train, evaluation = (fixture_data.read_examples(model, split) for split in ('train', 'eval'))

@@ -15,12 +15,12 @@ import os
 import pathlib
 from typing import Any
 
-import fixture_data
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from savedmodel_estimator import ModeKeys, SavedModelEstimator, export
+from tests.conformance import fixture_data
 
 pytestmark = pytest.mark.core
 

@@ -6,7 +6,8 @@ import contextlib
 from collections.abc import Iterator
 
 import pytest
-from mysql_server import MariaDB, MariaDBUnavailableError, running_mariadb
+
+from tests.support.mysql_server import MariaDB, MariaDBUnavailableError, running_mariadb
 
 
 @pytest.fixture(scope='session')

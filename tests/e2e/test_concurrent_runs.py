@@ -15,15 +15,15 @@ import time
 
 import pytest
 import tensorflow as tf
-from published_artifacts import (
+
+from savedmodel_estimator_tfx.pipelines import lineage, metadata_connection, run_summary
+from savedmodel_estimator_tfx.pipelines.config import PipelineConfig
+from tests.e2e.published_artifacts import (
     assert_live_artifacts_are_complete,
     assert_no_unpublished_output_dirs,
     assert_unfinished_executions_published_nothing,
 )
-from sme_process import STEP_LINE, SmeProcess, demo_run_config
-
-from savedmodel_estimator_tfx.pipelines import lineage, metadata_connection, run_summary
-from savedmodel_estimator_tfx.pipelines.config import PipelineConfig
+from tests.e2e.sme_process import STEP_LINE, SmeProcess, demo_run_config
 
 pytestmark = pytest.mark.slow
 

@@ -24,21 +24,20 @@ from collections.abc import Iterator
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
-from published_artifacts import (
-    assert_live_artifacts_are_complete,
-    assert_no_unpublished_output_dirs,
-    assert_unfinished_executions_published_nothing,
-)
 
 from savedmodel_estimator_tfx.pipelines import lineage, metadata_connection, run_summary
 from savedmodel_estimator_tfx.pipelines.cli import main
 from savedmodel_estimator_tfx.pipelines.config import PipelineConfig
+from tests.e2e.published_artifacts import (
+    assert_live_artifacts_are_complete,
+    assert_no_unpublished_output_dirs,
+    assert_unfinished_executions_published_nothing,
+)
+from tests.support.paths import REPO, SEED
 
 pytestmark = pytest.mark.slow
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
 DEMO = REPO / 'examples' / 'demo'
-SEED = REPO / 'tests' / 'data' / 'estimator_exports' / 'dnn_classifier_seed'
 DISK_SIZE = '16m'
 FULL = 'No space left on the device writing '
 

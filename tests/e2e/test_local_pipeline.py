@@ -6,14 +6,14 @@ import json
 import pathlib
 
 import pytest
-from pipeline_checks import (
+
+from savedmodel_estimator_tfx.pipelines import lineage
+from tests.e2e.pipeline_checks import (
     assert_complete_then_cached,
     assert_lineage_from_the_import_to_every_output,
     demo_config,
     run_twice,
 )
-
-from savedmodel_estimator_tfx.pipelines import lineage
 
 pytestmark = pytest.mark.slow
 

@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 import pytest
 import tensorflow as tf
-from canonical_logs import assert_same_logs
-from pipeline_checks import demo_config
 from tensorflow_serving.apis.prediction_log_pb2 import PredictionLog
 from tfx import v1 as tfx
 
 from savedmodel_estimator_tfx.components.batch_predictor.component import BatchPredictor
 from savedmodel_estimator_tfx.pipelines import definition, lineage, metadata_connection
+from tests.e2e.pipeline_checks import demo_config
+from tests.support.canonical_logs import assert_same_logs
 
 pytestmark = pytest.mark.slow
 

@@ -2,7 +2,7 @@
 
 The same checks as on SQLite (tests/e2e/test_local_pipeline.py): two runs, every stage CACHED the
 second time, lineage through ML Metadata's events. The server is private to the test session
-(tests/mysql_server.py) and reached over TCP on 127.0.0.1, or over its Unix socket.
+(tests/support/mysql_server.py) and reached over TCP on 127.0.0.1, or over its Unix socket.
 """
 
 from __future__ import annotations
@@ -16,19 +16,6 @@ import pymysql
 import pytest
 from click.testing import CliRunner
 from ml_metadata import metadata_store
-from mysql_server import MariaDBUnavailableError, mariadb_server
-from pipeline_checks import (
-    STAGES,
-    assert_complete_then_cached,
-    assert_lineage_from_the_import_to_every_output,
-    demo_config,
-    run_twice,
-)
-from published_artifacts import (
-    assert_live_artifacts_are_complete,
-    assert_unfinished_executions_published_nothing,
-)
-from sme_process import STEP_LINE, SmeProcess
 
 from savedmodel_estimator_tfx.pipelines import metadata_connection
 from savedmodel_estimator_tfx.pipelines.cli import main
@@ -36,6 +23,19 @@ from savedmodel_estimator_tfx.pipelines.metadata_connection import (
     MetadataConnectionError,
     MySQLSettings,
 )
+from tests.e2e.pipeline_checks import (
+    STAGES,
+    assert_complete_then_cached,
+    assert_lineage_from_the_import_to_every_output,
+    demo_config,
+    run_twice,
+)
+from tests.e2e.published_artifacts import (
+    assert_live_artifacts_are_complete,
+    assert_unfinished_executions_published_nothing,
+)
+from tests.e2e.sme_process import STEP_LINE, SmeProcess
+from tests.support.mysql_server import MariaDBUnavailableError, mariadb_server
 
 pytestmark = pytest.mark.slow
 

@@ -19,8 +19,8 @@ from tfx.types import artifact_utils, standard_artifacts
 
 from savedmodel_estimator import SavedModelEstimator
 from savedmodel_estimator_tfx.components.common import artifacts
+from tests.support.paths import EXPORTS
 
-EXPORTS = pathlib.Path(__file__).resolve().parents[1] / 'data' / 'estimator_exports'
 _PARSE_DTYPES = {'bytes_list': tf.string, 'float_list': tf.float32, 'int64_list': tf.int64}
 
 

@@ -21,7 +21,7 @@ import subprocess
 import sys
 from typing import Any
 
-from kfp_task_run import TaskRun
+from tests.integration.kfp_task_run import TaskRun
 
 BIN = pathlib.Path(sys.executable).parent
 _PLACEHOLDER = re.compile(

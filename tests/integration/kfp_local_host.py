@@ -45,7 +45,8 @@ from typing import Any
 
 import pytest
 import yaml
-from kfp_task_run import TaskRun
+
+from tests.integration.kfp_task_run import TaskRun
 
 # kfp 2.7 added local runs of pipelines (kubeflow/pipelines#10423) and of dsl.importer (#10431).
 RUNS_PIPELINES = importlib.util.find_spec('kfp.local.pipeline_orchestrator') is not None

@@ -15,15 +15,20 @@ from typing import Any
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
-from golden_artifacts import EXPORTS, fixture_records, make_examples, write_records
 
 from savedmodel_estimator_tfx.components.common import finite_values
 from savedmodel_estimator_tfx.pipelines import preflight
 from savedmodel_estimator_tfx.pipelines.cli import main, run_command
 from savedmodel_estimator_tfx.pipelines.config import PipelineConfig
+from tests.integration.golden_artifacts import (
+    EXPORTS,
+    fixture_records,
+    make_examples,
+    write_records,
+)
+from tests.support.paths import SEED
 
 DEMO = pathlib.Path(__file__).resolve().parents[2] / 'examples' / 'demo'
-SEED = EXPORTS / 'dnn_classifier_seed'
 # Line 18 of the demo's train.csv (line 1 is the header): customer c00016.
 LINE = 18
 

@@ -15,22 +15,28 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import tensorflow as tf
-from canonical_logs import assert_same_logs
-from golden_artifacts import fixture_records, listing, make_examples, make_model, make_output
 from google.protobuf import text_format
 from tensorflow_serving.apis import prediction_log_pb2
 from tfx import types
 from tfx.components.bulk_inferrer import executor as stock_executor
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import standard_artifacts, standard_component_specs
-from tiny_models import example, two_float_inputs
 
-from savedmodel_estimator import SavedModelEstimator
 from savedmodel_estimator.beam import _beam_internal
 from savedmodel_estimator.serving.tf_example_inputs import ExampleFormatError
 from savedmodel_estimator_tfx.components.batch_predictor import executor, spec
 from savedmodel_estimator_tfx.components.batch_predictor.component import BatchPredictor
 from savedmodel_estimator_tfx.components.common import _tfx_internal, artifacts
+from tests.integration.golden_artifacts import (
+    fixture_records,
+    listing,
+    make_examples,
+    make_model,
+    make_output,
+)
+from tests.support.canonical_logs import assert_same_logs
+from tests.support.core_predict import core_predict
+from tests.support.tiny_models import example, two_float_inputs
 
 SEED = 'dnn_classifier_seed'
 PredictionLog = prediction_log_pb2.PredictionLog
@@ -102,11 +108,6 @@ def read_logs(uri: str) -> list[PredictionLog]:
 
 def canonical(logs: list[PredictionLog]) -> list[str]:
     return sorted(text_format.MessageToString(log) for log in logs)
-
-
-def core_predict(saved_model: str, features: dict[str, Any], tmp: pathlib.Path) -> list[dict]:
-    estimator = SavedModelEstimator(saved_model, model_dir=str(tmp / 'core'))
-    return list(estimator.predict(lambda: tf.data.Dataset.from_tensors(features)))
 
 
 def saved_model_of(tmp_path: pathlib.Path) -> str:

@@ -18,9 +18,9 @@ import pyarrow.parquet as pq
 import pytest
 import tensorflow as tf
 from apache_beam.testing import test_pipeline
-from beam_writer_cases import GOLDENS, batches, spec
 
 from savedmodel_estimator.beam import WritePredictionLogs, WriteRows
+from tests.support.beam_writer_cases import GOLDENS, batches, spec
 
 
 def write(tmp_path: pathlib.Path, case: str, writer: Callable[[str], beam.PTransform]) -> bytes:

@@ -19,8 +19,8 @@ from savedmodel_estimator.saved_model_reader import SavedModelReader
 from savedmodel_estimator_tfx.components.common import artifacts
 from savedmodel_estimator_tfx.components.saved_model_importer import executor, spec
 from savedmodel_estimator_tfx.pipelines.cli import main
+from tests.support.paths import DATA
 
-DATA = pathlib.Path(__file__).resolve().parents[1] / 'data'
 CANNED = DATA / 'canned_exports'
 BENIGN = sorted(DATA.glob('*/*/saved_model'))
 FAMILIES = ('dnn', 'linear', 'dnn_linear')

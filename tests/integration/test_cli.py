@@ -7,11 +7,10 @@ import json
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
-from golden_artifacts import EXPORTS, make_examples
 
 from savedmodel_estimator_tfx.pipelines.cli import main
-
-SEED = EXPORTS / 'dnn_classifier_seed'
+from tests.integration.golden_artifacts import EXPORTS, make_examples
+from tests.support.paths import SEED
 
 
 def sme(*args: str) -> tuple[int, str]:

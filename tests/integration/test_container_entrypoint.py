@@ -21,14 +21,14 @@ from typing import Any
 
 import pytest
 import tensorflow as tf
-from container_tasks import output_artifact, run_task
-from golden_artifacts import EXPORTS, fixture_records, make_examples
 
 from savedmodel_estimator_tfx.pipelines import kubeflow_v2
+from tests.integration.container_tasks import output_artifact, run_task
+from tests.integration.golden_artifacts import fixture_records, make_examples
+from tests.support.paths import SEED
 
 pytestmark = pytest.mark.slow
 
-SEED = EXPORTS / 'dnn_classifier_seed'
 SEED_GLOBAL_STEP = 10
 
 

@@ -9,7 +9,14 @@ from typing import Any
 import numpy as np
 import pytest
 import tensorflow as tf
-from golden_artifacts import (
+from tfx.types import standard_artifacts
+
+from savedmodel_estimator import RunConfig, SavedModelEstimator
+from savedmodel_estimator.saved_model_reader import SavedModelReader
+from savedmodel_estimator.serving.tf_example_inputs import make_input_fn, signature_columns
+from savedmodel_estimator_tfx.components.common import artifacts
+from savedmodel_estimator_tfx.components.continue_trainer import executor, spec, training
+from tests.integration.golden_artifacts import (
     EXPORTS,
     core_evaluate,
     fixture_records,
@@ -19,13 +26,6 @@ from golden_artifacts import (
     make_output,
     write_records,
 )
-from tfx.types import standard_artifacts
-
-from savedmodel_estimator import RunConfig, SavedModelEstimator
-from savedmodel_estimator.saved_model_reader import SavedModelReader
-from savedmodel_estimator.serving.tf_example_inputs import make_input_fn, signature_columns
-from savedmodel_estimator_tfx.components.common import artifacts
-from savedmodel_estimator_tfx.components.continue_trainer import executor, spec, training
 
 pytestmark = pytest.mark.slow
 

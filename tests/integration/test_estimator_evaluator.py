@@ -10,16 +10,6 @@ from typing import Any
 import pytest
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
-from golden_artifacts import (
-    EXPORTS,
-    core_evaluate,
-    fixture_records,
-    listing,
-    make_examples,
-    make_model,
-    make_output,
-    parse_records,
-)
 from tfx.components.pusher import executor as pusher_executor
 from tfx.types import standard_artifacts, standard_component_specs
 
@@ -30,6 +20,16 @@ from savedmodel_estimator.export import (
 )
 from savedmodel_estimator_tfx.components.common import artifacts
 from savedmodel_estimator_tfx.components.estimator_evaluator import executor, spec
+from tests.integration.golden_artifacts import (
+    EXPORTS,
+    core_evaluate,
+    fixture_records,
+    listing,
+    make_examples,
+    make_model,
+    make_output,
+    parse_records,
+)
 
 pytestmark = pytest.mark.slow
 

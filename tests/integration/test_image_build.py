@@ -16,7 +16,9 @@ import subprocess
 import sys
 
 import pytest
-from dockerfile import REPO, copies
+
+from tests.support.dockerfile import copies
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.slow
 

@@ -34,11 +34,6 @@ import sys
 import kfp
 import pytest
 import yaml
-from golden_artifacts import EXPORTS, make_examples
-from kfp_launcher import Launcher
-from kfp_local_host import RUNS_PIPELINES, on_this_host, run_compiled, run_component
-from kfp_local_host import without_conditions as conditionless
-from kfp_task_run import TaskRun
 
 from savedmodel_estimator_tfx.pipelines.kfp_native import pipeline
 from savedmodel_estimator_tfx.pipelines.kfp_native.components import DEFAULT_IMAGE, SME_IMAGE
@@ -46,9 +41,18 @@ from savedmodel_estimator_tfx.pipelines.kfp_native.metrics import (
     log_confusion_matrix,
     log_evaluation_metrics,
 )
+from tests.integration.golden_artifacts import make_examples
+from tests.integration.kfp_launcher import Launcher
+from tests.integration.kfp_local_host import (
+    RUNS_PIPELINES,
+    on_this_host,
+    run_compiled,
+    run_component,
+)
+from tests.integration.kfp_local_host import without_conditions as conditionless
+from tests.integration.kfp_task_run import TaskRun
+from tests.support.paths import REPO, SEED
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-SEED = EXPORTS / 'dnn_classifier_seed'
 TRAIN_STEPS = 5
 PYTHON_COMPONENTS = {c.name: c for c in (log_evaluation_metrics, log_confusion_matrix)}
 # The pipeline's arguments in the end-to-end run (and `examples_uri`: examples made from SEED's).

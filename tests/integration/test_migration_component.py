@@ -26,8 +26,8 @@ from savedmodel_estimator_tfx.components.model_migrator.executor import (
     MigratorParameterError,
 )
 from savedmodel_estimator_tfx.pipelines.cli.migrate_command import migrate_command
+from tests.support.paths import DATA
 
-DATA = pathlib.Path(__file__).resolve().parents[1] / 'data'
 # The smallest export with all three modes (migrates in about a second).
 EXPORT = DATA / 'upstream_suite' / 'load_all_modes' / 'saved_model'
 REFUSED = DATA / 'upstream_suite' / 'local_init_op' / 'saved_model'
@@ -98,6 +98,10 @@ def test_label_keys_parameter():
         MigrateOptions.from_exec_properties({spec.LABEL_KEYS_KEY: 'y'})
     with pytest.raises(MigratorParameterError, match='expected a list of strings'):
         MigrateOptions.from_exec_properties({spec.LABEL_KEYS_KEY: '[1]'})
+    with pytest.raises(
+        TypeError, match=r"ModelMigrator\(\) got an unexpected parameter 'label_key'"
+    ):
+        MigrateOptions.from_exec_properties({'label_key': '["y"]'})
 
 
 def test_the_component_declares_its_channels_and_parameter():

@@ -15,8 +15,6 @@ from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx import version as tfx_version
 from tfx.types import standard_artifacts
-from unit.test_hostile_models import HOSTILE, matching  # tests/ is on sys.path (conftest.py)
-from unit.test_hostile_savers import SAVER_HOSTILE
 
 from savedmodel_estimator import SavedModelFormatError
 from savedmodel_estimator.inspection import (
@@ -39,10 +37,10 @@ from savedmodel_estimator_tfx.components.saved_model_importer.schema_inference i
     SchemaInferenceError,
     infer_schema,
 )
+from tests.support.paths import DATA, EXPORTS, SEED
+from tests.unit.test_hostile_models import HOSTILE, matching
+from tests.unit.test_hostile_savers import SAVER_HOSTILE
 
-DATA = pathlib.Path(__file__).resolve().parents[1] / 'data'
-EXPORTS = DATA / 'estimator_exports'
-SEED = EXPORTS / 'dnn_classifier_seed'
 PREDICT_ONLY = EXPORTS / 'dnn_classifier_predict_only'
 INT_FEATURES = DATA / 'upstream_suite' / 'load_all_modes' / 'saved_model'
 

@@ -19,12 +19,12 @@ import pytest
 import tensorflow as tf
 
 from savedmodel_estimator import SavedModelEstimator
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.slow
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-REFERENCE_PYTHON = REPO_ROOT / '.venv-reference' / 'bin' / 'python'
-EXPORT_TOOL = REPO_ROOT / 'tools' / 'export_reference_models.py'
+REFERENCE_PYTHON = REPO / '.venv-reference' / 'bin' / 'python'
+EXPORT_TOOL = REPO / 'tools' / 'export_reference_models.py'
 # float32 after 20 steps on another TensorFlow: see RTOL/ATOL in tests/conformance.
 RTOL, ATOL = 1e-5, 1e-6
 

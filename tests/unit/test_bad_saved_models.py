@@ -18,10 +18,9 @@ from savedmodel_estimator import ModeKeys, SavedModelEstimator, SavedModelFormat
 from savedmodel_estimator.export import build_raw_serving_input_receiver_fn
 from savedmodel_estimator.model_safety.assets import AssetPathError
 from savedmodel_estimator.saved_model_reader import SavedModelReader
+from tests.support.paths import SEED
 
 pytestmark = pytest.mark.core
-
-SEED = pathlib.Path(__file__).resolve().parents[1] / 'data/estimator_exports/dnn_classifier_seed'
 
 
 @pytest.fixture

@@ -19,9 +19,7 @@ from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import BeamAssertException, assert_that, equal_to
 from google.protobuf import text_format
 from tensorflow_serving.apis import prediction_log_pb2
-from tiny_models import WEIGHTS, example, sparse_input_and_output, two_float_inputs
 
-from savedmodel_estimator import SavedModelEstimator
 from savedmodel_estimator.beam import (
     LogFormat,
     PredictExamples,
@@ -34,20 +32,17 @@ from savedmodel_estimator.beam import (
 )
 from savedmodel_estimator.serving.signature_runner import SignatureNotFoundError
 from savedmodel_estimator.serving.tf_example_inputs import ExampleFormatError
+from tests.support.core_predict import core_predict
+from tests.support.paths import EXPORTS, SEED_SAVED_MODEL
+from tests.support.tiny_models import WEIGHTS, example, sparse_input_and_output, two_float_inputs
 
-EXPORTS = pathlib.Path(__file__).resolve().parents[1] / 'data' / 'estimator_exports'
-SEED = str(EXPORTS / 'dnn_classifier_seed' / 'saved_model')
+SEED = str(SEED_SAVED_MODEL)
 CUSTOM = str(EXPORTS / 'custom_model_fn' / 'saved_model')
 
 
 def eval_records(model: str, count: int) -> list[bytes]:
     path = str(EXPORTS / model / 'data' / 'eval.tfrecord')
     return [bytes(r) for r in tf.data.TFRecordDataset(path).take(count).as_numpy_iterator()]
-
-
-def core_predict(export_dir: str, features: dict[str, Any], tmp: pathlib.Path) -> list[dict]:
-    estimator = SavedModelEstimator(export_dir, model_dir=str(tmp / 'core'))
-    return list(estimator.predict(lambda: tf.data.Dataset.from_tensors(features)))
 
 
 def per_record(batch: PredictionBatch) -> list[tuple[bytes, dict[str, Any]]]:

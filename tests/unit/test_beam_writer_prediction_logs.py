@@ -21,13 +21,13 @@ from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
 from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
 from tensorflow_serving.apis import classification_pb2, prediction_log_pb2, regression_pb2
-from tiny_models import example, sparse_input_and_output
 
 from savedmodel_estimator.beam import LogFormat, PredictionBatch, SignatureSpec, WritePredictionLogs
 from savedmodel_estimator.beam.batches import SparseValue, split_sparse
+from tests.support.paths import SEED_SAVED_MODEL
+from tests.support.tiny_models import example, sparse_input_and_output
 
-EXPORTS = pathlib.Path(__file__).resolve().parents[1] / 'data' / 'estimator_exports'
-SEED = str(EXPORTS / 'dnn_classifier_seed' / 'saved_model')
+SEED = str(SEED_SAVED_MODEL)
 
 
 # ---- the oracle: the encoder before this change, one log per record ----------------------------

@@ -10,10 +10,11 @@ import pathlib
 import pytest
 import tensorflow as tf
 from google.protobuf import text_format
-from seed_model import SEED, input_fn
 
 from savedmodel_estimator import SavedModelEstimator
 from savedmodel_estimator.checkpoint_hook import BackgroundGraphCheckpointSaverHook
+from tests.support.paths import SEED
+from tests.support.seed_model import input_fn
 
 pytestmark = pytest.mark.core
 

@@ -17,9 +17,10 @@ import pathlib
 import re
 
 import pytest
-from dockerfile import (
+
+from savedmodel_estimator_tfx.pipelines import compiled_spec
+from tests.support.dockerfile import (
     LOCKS,
-    REPO,
     Build,
     builds,
     copies,
@@ -32,8 +33,7 @@ from dockerfile import (
     runs,
     uv_version,
 )
-
-from savedmodel_estimator_tfx.pipelines import compiled_spec
+from tests.support.paths import REPO
 
 GOLDEN = sorted((REPO / 'pipelines' / 'golden').glob('*_pipeline.json'))
 # Debian releases of the official python images, and the glibc each ships.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import pathlib
 
 import numpy as np
 import pytest
@@ -11,10 +10,9 @@ import tensorflow as tf
 
 from savedmodel_estimator import SavedModelEstimator
 from savedmodel_estimator.saved_model_reader import SavedModelReader
+from tests.support.paths import SEED
 
 pytestmark = pytest.mark.core
-
-SEED = pathlib.Path(__file__).resolve().parents[1] / 'data/estimator_exports/dnn_classifier_seed'
 
 
 def train_input_fn():
@@ -76,7 +74,7 @@ def test_refuses_a_checkpoint_of_another_model(tmp_path):
 
 def test_predict_yields_sparse_outputs_row_by_row(tmp_path):
     """A SparseTensor input and output (coo_sparse signature entries), one example at a time."""
-    from tiny_models import sparse_input_and_output  # tests/, on sys.path through conftest.py
+    from tests.support.tiny_models import sparse_input_and_output
 
     export_dir = sparse_input_and_output(tmp_path / 'sparse')
 

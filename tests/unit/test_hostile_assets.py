@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from unit.test_hostile_models import asset_outside_assets  # tests/ is on sys.path (conftest.py)
 
 from savedmodel_estimator import SavedModelEstimator
 from savedmodel_estimator.model_safety.assets import AssetPathError, normalized
 from savedmodel_estimator.saved_model_reader import SavedModelReader
+from tests.unit.test_hostile_models import asset_outside_assets
 
 pytestmark = pytest.mark.core
 

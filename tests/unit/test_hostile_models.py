@@ -21,11 +21,10 @@ from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 from savedmodel_estimator.model_safety import op_policy
 from savedmodel_estimator.model_safety.findings import Finding, Kind
 from savedmodel_estimator.model_safety.scan import UnknownOpTypeError, scan_saved_model
+from tests.support.paths import EXPORTS, SEED_SAVED_MODEL
 
 pytestmark = pytest.mark.core
 
-EXPORTS = pathlib.Path(__file__).resolve().parents[1] / 'data' / 'estimator_exports'
-SEED = EXPORTS / 'dnn_classifier_seed' / 'saved_model'
 PREDICT_ONLY = EXPORTS / 'dnn_classifier_predict_only' / 'saved_model'
 
 
@@ -190,7 +189,7 @@ def remote_device(tmp_path: pathlib.Path) -> pathlib.Path:
     def edit(mg: meta_graph_pb2.MetaGraphDef) -> None:
         node(mg, 'global_step').device = '/job:worker/replica:0/task:1/device:CPU:0'
 
-    return edit_copy(SEED, tmp_path / 'hostile', 'serve', edit)
+    return edit_copy(SEED_SAVED_MODEL, tmp_path / 'hostile', 'serve', edit)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,8 +13,11 @@ import pathlib
 import pytest
 import tensorflow as tf
 from tensorflow.core.protobuf import meta_graph_pb2
-from unit.test_hostile_models import (  # tests/ is on sys.path (conftest.py)
-    SEED,
+
+from savedmodel_estimator.model_safety.findings import Kind
+from savedmodel_estimator.model_safety.scan import scan_saved_model
+from tests.support.paths import SEED_SAVED_MODEL
+from tests.unit.test_hostile_models import (
     Hostile,
     add_const,
     edit_copy,
@@ -22,9 +25,6 @@ from unit.test_hostile_models import (  # tests/ is on sys.path (conftest.py)
     matching,
     node,
 )
-
-from savedmodel_estimator.model_safety.findings import Kind
-from savedmodel_estimator.model_safety.scan import scan_saved_model
 
 pytestmark = pytest.mark.core
 
@@ -35,7 +35,7 @@ def restore_prefix_from_a_file(tmp_path: pathlib.Path) -> pathlib.Path:
         mg.graph_def.node.add(name='save/ReadFile', op='ReadFile', input=['save/where'])
         node(mg, 'save/RestoreV2').input[0] = 'save/ReadFile'
 
-    return edit_copy(SEED, tmp_path / 'hostile', 'train', edit)
+    return edit_copy(SEED_SAVED_MODEL, tmp_path / 'hostile', 'train', edit)
 
 
 def saver_filename_from_a_file(tmp_path: pathlib.Path) -> pathlib.Path:
@@ -45,7 +45,7 @@ def saver_filename_from_a_file(tmp_path: pathlib.Path) -> pathlib.Path:
         mg.saver_def.filename_tensor_name = 'save/ReadFile:0'
         node(mg, 'save/RestoreV2').input[0] = 'save/ReadFile'
 
-    return edit_copy(SEED, tmp_path / 'hostile', 'train', edit)
+    return edit_copy(SEED_SAVED_MODEL, tmp_path / 'hostile', 'train', edit)
 
 
 def saver_scope_restore_not_the_savers(tmp_path: pathlib.Path) -> pathlib.Path:
@@ -71,14 +71,14 @@ def saver_restore_runs_a_write(tmp_path: pathlib.Path) -> pathlib.Path:
         )
         node(mg, 'save/restore_all').input.append('^save/leak')
 
-    return edit_copy(SEED, tmp_path / 'hostile', 'eval', edit)
+    return edit_copy(SEED_SAVED_MODEL, tmp_path / 'hostile', 'eval', edit)
 
 
 def saver_writes_outside_its_file(tmp_path: pathlib.Path) -> pathlib.Path:
     def edit(mg: meta_graph_pb2.MetaGraphDef) -> None:
         node(mg, 'save/StringJoin').attr['separator'].s = b'/../../../../tmp/elsewhere/'
 
-    return edit_copy(SEED, tmp_path / 'hostile', 'train', edit)
+    return edit_copy(SEED_SAVED_MODEL, tmp_path / 'hostile', 'train', edit)
 
 
 SAVER_HOSTILE = [

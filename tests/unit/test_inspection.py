@@ -23,12 +23,10 @@ from savedmodel_estimator.inspection import (
 )
 from savedmodel_estimator.model_safety import op_policy
 from savedmodel_estimator.model_safety.findings import describe_tags
+from tests.support.paths import DATA, EXPORTS, SEED
 
 pytestmark = pytest.mark.core
 
-DATA = pathlib.Path(__file__).resolve().parents[1] / 'data'
-EXPORTS = DATA / 'estimator_exports'
-SEED = EXPORTS / 'dnn_classifier_seed'
 ALL_FIXTURES = sorted(DATA.glob('*/*/saved_model'))
 HEADS = ('binary', 'multiclass', 'regressor')
 

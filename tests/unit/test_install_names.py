@@ -7,13 +7,13 @@ root they would load a second copy of each module, and installed they do not exi
 from __future__ import annotations
 
 import ast
-import pathlib
 
 import pytest
 
+from tests.support.paths import REPO
+
 pytestmark = pytest.mark.core
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
 FOLDERS = ('components', 'pipelines', 'schemas')
 CODE = ('savedmodel_estimator', *FOLDERS, 'tests', 'tools', 'benchmarks', 'examples')
 

@@ -15,11 +15,11 @@ import sys
 
 import pytest
 
+from tests.support.paths import REPO, SEED
+
 pytestmark = [pytest.mark.core, pytest.mark.slow]
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
 DOC = REPO / 'docs' / 'leaving-estimator.md'
-SEED = REPO / 'tests' / 'data' / 'estimator_exports' / 'dnn_classifier_seed'
 
 CHECKS = """
 import math

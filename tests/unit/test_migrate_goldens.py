@@ -21,12 +21,13 @@ from typing import Any
 import numpy as np
 import pytest
 import tensorflow as tf
-from conformance import fixture_data
 from tensorflow.core.framework import variable_pb2
-from test_migrate_probe import run_probe
 
 from savedmodel_estimator.migration import migrate
 from savedmodel_estimator.saved_model_reader import SavedModelReader
+from tests.conformance import fixture_data
+from tests.support.paths import REPO
+from tests.unit.test_migrate_probe import run_probe
 
 pytestmark = [pytest.mark.core, pytest.mark.slow]
 
@@ -103,11 +104,10 @@ np.savez(sys.argv[2], **results)
 def migrated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pathlib.Path]:
     out = tmp_path_factory.mktemp('migrated')
     for model in MODELS:
-        migrate(fixture_data.EXPORTS_DIR / model / 'saved_model', out / model)
+        migrate(fixture_data.EXPORTS / model / 'saved_model', out / model)
     return {model: out / model for model in MODELS}
 
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
 # The core's environments on the other TensorFlow: TF 2.21 (.venv-tf-latest) from TF 2.15/2.16,
 # TF 2.16 (.venv-legacy) from TF 2.21.
 OTHER_TENSORFLOW = REPO / ('.venv-legacy' if tf.__version__ >= '2.21' else '.venv-tf-latest')
@@ -124,7 +124,7 @@ def probe_models(
         columns = [
             (c['name'], c['dtype'], c['row_shape']) for c in [*data['features'], data['label']]
         ]
-        files = fixture_data.EXPORTS_DIR / model
+        files = fixture_data.EXPORTS / model
         plan[model] = {
             'migrated': str(migrated[model]),
             'train': str(files / data['files']['train_tfrecord']),
@@ -151,7 +151,7 @@ def probed(migrated, tmp_path_factory) -> dict[str, dict[str, dict[str, np.ndarr
 
 def run_original(model: str, key: str, serialized: np.ndarray) -> dict[str, np.ndarray]:
     """Signature `key` of the export's serve MetaGraph in a tf.compat.v1 session."""
-    export_dir = str(fixture_data.EXPORTS_DIR / model / 'saved_model')
+    export_dir = str(fixture_data.EXPORTS / model / 'saved_model')
     with tf.Graph().as_default() as graph, tf.compat.v1.Session() as session:
         meta_graph = tf.compat.v1.saved_model.load(session, ['serve'], export_dir)
         signature = meta_graph.signature_def[key]
@@ -177,9 +177,7 @@ def assert_close(actual: Any, expected: Any, what: str, rtol: float, atol: float
 def _slices(model: str) -> dict[str, list[tuple[str, list[int], list[int]]]]:
     """Checkpoint name -> (graph variable, offset, full shape) of each part of a partitioned
     variable of the export's train MetaGraph."""
-    meta_graph = SavedModelReader(fixture_data.EXPORTS_DIR / model / 'saved_model').meta_graph(
-        'train'
-    )
+    meta_graph = SavedModelReader(fixture_data.EXPORTS / model / 'saved_model').meta_graph('train')
     parts: dict[str, list[tuple[str, list[int], list[int]]]] = {}
     if meta_graph is None:
         return parts
@@ -222,7 +220,7 @@ def test_every_serving_signature_answers_as_the_export(model, probed):
     serialized = examples.serialized[:N_PREDICT]
     signatures = sorted(k.split(':', 1)[1] for k in probed[model] if k.startswith('serve:'))
     assert signatures == sorted(
-        SavedModelReader(fixture_data.EXPORTS_DIR / model / 'saved_model')
+        SavedModelReader(fixture_data.EXPORTS / model / 'saved_model')
         .meta_graph('infer')
         .signature_def
     )
@@ -248,7 +246,7 @@ def test_train_step_continues_training_as_the_estimator(model, probed):
     for name, recorded in reference['variables_after_train'].items():
         expected = recorded.get('value')
         if expected is None:
-            with np.load(fixture_data.EXPORTS_DIR / model / 'variables_after_train.npz') as npz:
+            with np.load(fixture_data.EXPORTS / model / 'variables_after_train.npz') as npz:
                 expected = npz[recorded['npz_key']]
         actual = variable_value(model, name, variables)
         assert_close(actual, expected, f'{model} {name}', TRAIN_RTOL, TRAIN_ATOL)
@@ -278,7 +276,7 @@ def test_metrics_are_those_of_evaluate(model, probed):
 def test_variables_are_named_and_trainable_as_in_the_export(model, probed):
     kinds = probed[model]['kinds']
     assert bool(kinds['is_list'][0])
-    reader = SavedModelReader(fixture_data.EXPORTS_DIR / model / 'saved_model')
+    reader = SavedModelReader(fixture_data.EXPORTS / model / 'saved_model')
     exported, trainable = set(), set()
     for meta_graph in reader.saved_model.meta_graphs:
         for key, names in (('variables', exported), ('trainable_variables', trainable)):
@@ -292,7 +290,7 @@ def test_variables_are_named_and_trainable_as_in_the_export(model, probed):
 def test_a_tf1_session_loads_it_as_tf_serving_does(model, migrated, probed):
     """TF Serving loads a SavedModel into a session (restore, then the init op) and runs a
     signature by its tensor names; Classify and Regress need the export's method names."""
-    export = SavedModelReader(fixture_data.EXPORTS_DIR / model / 'saved_model').meta_graph('infer')
+    export = SavedModelReader(fixture_data.EXPORTS / model / 'saved_model').meta_graph('infer')
     serialized = fixture_data.read_examples(model, 'eval').serialized[:N_PREDICT]
     with tf.Graph().as_default() as graph, tf.compat.v1.Session() as session:
         meta_graph = tf.compat.v1.saved_model.load(session, ['serve'], str(migrated[model]))

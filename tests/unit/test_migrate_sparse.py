@@ -1,8 +1,8 @@
 """Raw-tensor receivers through migration: several inputs, SparseTensor inputs and outputs.
 
-Three exports: the two-input raw model of tests/tiny_models.py (served through Keras 3's
+Three exports: the two-input raw model of tests/support/tiny_models.py (served through Keras 3's
 TFSMLayer, which cannot call the export's own two-input signature); the sparse raw-receiver
-model of tests/tiny_models.py (a SparseTensor input and output, serve only); and `sparse_input` of tools/export_reference_models.py, which the real tf.estimator
+model of tests/support/tiny_models.py (a SparseTensor input and output, serve only); and `sparse_input` of tools/export_reference_models.py, which the real tf.estimator
 exports in .venv-reference (train, eval and serve signatures taking a SparseTensor; the original
 SavedModelEstimator cannot feed it, ours can). The migrated models run in a probe process
 (TensorFlow only); our SavedModelEstimator on the export gives the expected values.
@@ -18,17 +18,17 @@ import subprocess
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_migrate_probe import run_probe
-from tiny_models import sparse_input_and_output, two_float_inputs
 
 from savedmodel_estimator import SavedModelEstimator
 from savedmodel_estimator.migration import migrate
+from tests.support.paths import REPO
+from tests.support.tiny_models import sparse_input_and_output, two_float_inputs
+from tests.unit.test_migrate_probe import run_probe
 
 pytestmark = pytest.mark.core
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-REFERENCE_PYTHON = REPO_ROOT / '.venv-reference' / 'bin' / 'python'
-EXPORT_TOOL = REPO_ROOT / 'tools' / 'export_reference_models.py'
+REFERENCE_PYTHON = REPO / '.venv-reference' / 'bin' / 'python'
+EXPORT_TOOL = REPO / 'tools' / 'export_reference_models.py'
 STEPS = 20
 RTOL, ATOL = 1e-5, 1e-6
 

@@ -13,10 +13,10 @@ import pathlib
 from typing import Any
 
 import pytest
-from conformance import fixture_data
-from test_migrate_probe import run_probe
 
 from savedmodel_estimator.migration import MigrationError, migrate
+from tests.conformance import fixture_data
+from tests.unit.test_migrate_probe import run_probe
 
 pytestmark = [pytest.mark.core, pytest.mark.slow]
 

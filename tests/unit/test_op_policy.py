@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pathlib
 import re
 
 import pytest
@@ -10,10 +9,10 @@ import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
 from savedmodel_estimator.model_safety import op_policy, registry
+from tests.support.paths import DATA
 
 pytestmark = pytest.mark.core
 
-DATA = pathlib.Path(__file__).resolve().parents[1] / 'data'
 BENIGN = sorted(DATA.glob('*/*/saved_model'))
 
 

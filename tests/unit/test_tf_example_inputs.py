@@ -8,6 +8,7 @@ import tensorflow as tf
 from tensorflow.core.protobuf import meta_graph_pb2
 
 from savedmodel_estimator.serving import tf_example_inputs as tei
+from tests.support.tiny_models import example
 
 pytestmark = pytest.mark.core
 
@@ -20,19 +21,6 @@ def signature(**inputs: tuple[tf.dtypes.DType, list]) -> meta_graph_pb2.Signatur
         info.dtype = dtype.as_datatype_enum
         info.tensor_shape.CopyFrom(tf.TensorShape(shape).as_proto())
     return sig
-
-
-def example(**features) -> bytes:
-    ex = tf.train.Example()
-    for name, value in features.items():
-        feature = ex.features.feature[name]
-        if isinstance(value[0], bytes):
-            feature.bytes_list.value.extend(value)
-        elif isinstance(value[0], int):
-            feature.int64_list.value.extend(value)
-        else:
-            feature.float_list.value.extend(value)
-    return ex.SerializeToString()
 
 
 SIG = signature(x=(tf.float32, [None, 2]), label=(tf.float32, [None]), word=(tf.string, [None]))

@@ -7,9 +7,10 @@ import os
 
 import pytest
 import tensorflow as tf
-from seed_model import SEED, input_fn
 
 from savedmodel_estimator import RunConfig, SavedModelEstimator
+from tests.support.paths import SEED
+from tests.support.seed_model import input_fn
 
 pytestmark = pytest.mark.core
 

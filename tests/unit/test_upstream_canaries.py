@@ -6,17 +6,13 @@ canary goes through the fence's wrapper and checks the behaviour the code relies
 values from the specification or from public API, not from the code under test; `relies_on`
 names the symbols a canary covers, so its failure says which moved, and a test checks that every
 fenced symbol has a canary. The TensorFlow canaries are `core` (TF 2.15, 2.16 and 2.21); the
-Beam and TFX ones run on both lanes.
+Beam and TFX ones, in test_upstream_canaries_beam_tfx.py, run on both lanes.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
-import inspect
 import os
-import struct
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -26,45 +22,18 @@ from tensorflow.core.framework import attr_value_pb2
 from tensorflow.core.protobuf import saved_model_pb2
 
 from savedmodel_estimator import _tf_internal as tf_internal
+from tests.support.canaries import (
+    BEAM_FENCE,
+    COVERED,
+    TF_FENCE,
+    TFX_FENCE,
+    fence,
+    relies_on,
+    short_name,
+)
 
-TF_FENCE = 'savedmodel_estimator._tf_internal'
-BEAM_FENCE = 'savedmodel_estimator.beam._beam_internal'
-TFX_FENCE = 'savedmodel_estimator_tfx.components.common._tfx_internal'
-FENCES = {TF_FENCE: 'tensorflow', BEAM_FENCE: 'apache_beam', TFX_FENCE: 'tfx'}
-
-COVERED: set[str] = set()
-
-
-def short_name(symbol: Any) -> str:
-    """'evaluation._evaluate_once' for tensorflow.python.training.evaluation._evaluate_once."""
-    return '.'.join(symbol.path.split('.')[-2:])
-
-
-def relies_on(*names: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Marks a canary as covering the symbols `names` (see `short_name`); failures name them."""
-
-    def decorate(test: Callable[..., None]) -> Callable[..., None]:
-        COVERED.update(names)
-
-        @functools.wraps(test)
-        def canary(*args: Any, **kwargs: Any) -> None:
-            try:
-                test(*args, **kwargs)
-            except Exception as err:
-                raise AssertionError(
-                    f'{", ".join(names)} no longer behave(s) as relied on: '
-                    f'{err or type(err).__name__}'
-                ) from err
-
-        return canary
-
-    return decorate
-
-
-def fence(module: str) -> Any:
-    """The fence module, or a skip where its upstream is not installed."""
-    pytest.importorskip(FENCES[module])
-    return importlib.import_module(module)  # a moved symbol raises UpstreamChangedError here
+# The Beam and TFX canaries: imported so that they count in COVERED when this file runs alone.
+from tests.unit import test_upstream_canaries_beam_tfx  # noqa: F401
 
 
 @pytest.mark.parametrize(
@@ -359,151 +328,3 @@ def test_checkpoint_saver_hook_state_and_starting_save(tmp_path: Any) -> None:
             assert session.run(global_step) == 0
     unsaved = tf.compat.v1.train.CheckpointSaverHook(model_dir, save_steps=1, save_graph_def=False)
     assert tf_internal.saver_hook_saves_graph_def(unsaved) is False
-
-
-# --- Apache Beam -------------------------------------------------------------------------------
-
-
-def crc32c(data: bytes) -> int:
-    """CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), bit by bit, from RFC 3720."""
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFF
-
-
-def masked(crc: int) -> int:
-    """TFRecord's masking of a CRC (tensorflow/core/lib/hash/crc32c.h)."""
-    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
-
-
-@pytest.mark.core
-def test_the_reference_crc32c_matches_rfc_3720_vectors() -> None:
-    assert crc32c(b'123456789') == 0xE3069283
-    assert crc32c(bytes(32)) == 0x8A9136AA
-    assert crc32c(b'\xff' * 32) == 0x62A8AB43
-
-
-@relies_on('_TFRecordUtil._masked_crc32c')
-def test_masked_crc32c_is_tfrecord_framing_checksum(tmp_path: Any) -> None:
-    beam_internal = fence(BEAM_FENCE)
-    for data in (b'', b'123456789', bytes(range(256)), struct.pack('<Q', 1234)):
-        assert beam_internal.masked_crc32c(data) == masked(crc32c(data)), data
-    # Records framed with it are read back by TensorFlow, which verifies both checksums.
-    records = [b'first', b'', b'x' * 1000]
-    path = tmp_path / 'records.tfrecord'
-    with open(path, 'wb') as f:
-        for record in records:
-            length = struct.pack('<Q', len(record))
-            f.write(length + struct.pack('<I', beam_internal.masked_crc32c(length)))
-            f.write(record + struct.pack('<I', beam_internal.masked_crc32c(record)))
-    assert [r.numpy() for r in tf.data.TFRecordDataset(str(path))] == records
-
-
-@relies_on(
-    'fn_runner.FnApiRunner',
-    'fn_runner.ExtendedProvisionInfo',
-    'JobServiceHandle.encode_pipeline_options',
-)
-def test_fn_api_runner_runs_a_pipeline_with_the_options() -> None:
-    beam_internal = fence(BEAM_FENCE)
-    import apache_beam as beam
-    from apache_beam.options.pipeline_options import PipelineOptions
-    from apache_beam.testing.util import assert_that, equal_to
-
-    options = PipelineOptions(['--direct_running_mode=in_memory', '--direct_num_workers=1'])
-    encoded = beam_internal.encode_pipeline_options(options)
-    assert encoded.fields['beam:option:direct_running_mode:v1'].string_value == 'in_memory'
-    runner = beam_internal.fn_api_runner(options)
-    assert isinstance(runner, beam_internal.FnApiRunner)
-    with beam.Pipeline(runner=runner, options=options) as pipeline:
-        doubled = pipeline | beam.Create([1, 2, 3]) | beam.Map(lambda x: x * 2)
-        assert_that(doubled, equal_to([2, 4, 6]))
-
-
-# --- TFX ---------------------------------------------------------------------------------------
-
-
-def _beam_executor(**context: Any) -> Any:
-    """TFX's own BaseBeamExecutor (BulkInferrer's), made from a Context with `context`."""
-    from tfx.components.bulk_inferrer import executor
-    from tfx.dsl.components.base import base_beam_executor
-
-    return executor.Executor(base_beam_executor.BaseBeamExecutor.Context(**context))
-
-
-@pytest.fixture
-def sdists(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """TFX's sdist of itself, recorded instead of built."""
-    tfx_internal = fence(TFX_FENCE)
-    built: list[str] = []
-
-    def build() -> str:
-        built.append('sdist')
-        return '/nonexistent/tfx_ephemeral.tar.gz'
-
-    monkeypatch.setattr(*tfx_internal.ephemeral_package_builder(), build)
-    return built
-
-
-@relies_on('BaseExecutor._log_startup')
-def test_log_startup_takes_do_arguments() -> None:
-    tfx_internal = fence(TFX_FENCE)
-    assert tfx_internal.log_startup(_beam_executor(), {}, {}, {'key': 'value'}) is None
-
-
-@relies_on(
-    'BaseBeamExecutor._beam_pipeline_args',
-    'dependency_utils.build_ephemeral_package',
-    'dependency_utils.make_beam_dependency_flags',
-)
-def test_args_naming_no_package_get_an_sdist_of_tfx(
-    sdists: list[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    tfx_internal = fence(TFX_FENCE)
-    assert tfx_internal.beam_pipeline_args(_beam_executor()) == []
-    assert sdists == []
-    module, name = tfx_internal.beam_dependency_packaging()
-    calls: list[list[str]] = []
-    packaging = getattr(module, name)
-    monkeypatch.setattr(module, name, lambda args: calls.append(args) or packaging(args))
-    executor = _beam_executor(beam_pipeline_args=['--runner=DataflowRunner'])
-    assert sdists == ['sdist']
-    assert calls == [['--runner=DataflowRunner']]
-    args = tfx_internal.beam_pipeline_args(executor)
-    assert args[:2] == [
-        '--runner=DataflowRunner',
-        '--extra_package=/nonexistent/tfx_ephemeral.tar.gz',
-    ]
-
-
-@relies_on('BaseBeamExecutor._make_beam_pipeline', 'BaseBeamExecutor._make_beam_pipeline_fn')
-def test_base_pipeline_uses_the_args_set_or_the_context_factory(sdists: list[str]) -> None:
-    tfx_internal = fence(TFX_FENCE)
-    executor = _beam_executor()
-    assert tfx_internal.make_beam_pipeline_fn(executor) is None
-    tfx_internal.set_beam_pipeline_args(executor, ['--direct_num_workers=3'])
-    assert tfx_internal.beam_pipeline_args(executor) == ['--direct_num_workers=3']
-    pipeline = tfx_internal.default_beam_pipeline(executor)
-    assert pipeline.options.get_all_options()['direct_num_workers'] == 3
-    assert sdists == []  # setting the args afterwards builds nothing
-
-    import apache_beam as beam
-
-    made = beam.Pipeline()
-    executor = _beam_executor(make_beam_pipeline_fn=lambda: made)
-    assert tfx_internal.make_beam_pipeline_fn(executor)() is made
-    assert tfx_internal.default_beam_pipeline(executor) is made
-
-
-@relies_on('PythonExecutorOperator.run_executor', 'BeamExecutorOperator.run_executor')
-def test_executor_operators_run_executors_with_execution_info() -> None:
-    tfx_internal = fence(TFX_FENCE)
-    for owner, name in tfx_internal.executor_runs():
-        # benchmarks/tfx_timing.py reads the execution info as the second positional argument.
-        assert list(inspect.signature(getattr(owner, name)).parameters)[:2] == [
-            'self',
-            'execution_info',
-        ]

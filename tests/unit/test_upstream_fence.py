@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 
 from savedmodel_estimator._fence import Private, UpstreamChangedError, check
+from tests.support.paths import REPO
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
 SCANNED = ('savedmodel_estimator', 'components', 'pipelines', 'schemas', 'benchmarks', 'tools')
 SCANNED_TESTS = ('tests', 'examples')
 FENCES = (

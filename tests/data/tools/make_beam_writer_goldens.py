@@ -4,7 +4,7 @@ Ran once, from a worktree of commit 7343dee (the writers before the batch-at-a-t
 with this repository's tests/ for the cases:
 
     git worktree add /tmp/head 7343dee --detach
-    PYTHONPATH=/tmp/head:tests .venv-legacy/bin/python tests/data/tools/make_beam_writer_goldens.py
+    PYTHONPATH=/tmp/head:. .venv-legacy/bin/python tests/data/tools/make_beam_writer_goldens.py
 
 Each case's files are what `WritePredictionLogs` / `WriteRows` wrote for `beam_writer_cases.
 batches(case)` through a TestPipeline (one bundle, so one shard).
@@ -18,7 +18,7 @@ import shutil
 import apache_beam as beam
 import savedmodel_estimator
 from apache_beam.testing import test_pipeline
-from beam_writer_cases import GOLDENS, batches, spec
+from tests.support.beam_writer_cases import GOLDENS, batches, spec
 
 from savedmodel_estimator.beam import WritePredictionLogs, WriteRows
 

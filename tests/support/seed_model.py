@@ -1,12 +1,8 @@
-"""The golden `dnn_classifier_seed` export and a small input_fn that trains it."""
+"""A small input_fn that trains the golden `dnn_classifier_seed` export (`paths.SEED`)."""
 
 from __future__ import annotations
 
-import pathlib
-
 import tensorflow as tf
-
-SEED = pathlib.Path(__file__).resolve().parent / 'data/estimator_exports/dnn_classifier_seed'
 
 
 def input_fn() -> tf.data.Dataset:

@@ -9,7 +9,6 @@ must be the same on every numpy.
 
 from __future__ import annotations
 
-import pathlib
 from typing import Any
 
 import numpy as np
@@ -17,10 +16,10 @@ import tensorflow as tf
 
 from savedmodel_estimator.beam.batches import PredictionBatch, SparseValue
 from savedmodel_estimator.serving.signature_runner import SignatureSpec
+from tests.support.paths import DATA, SEED_SAVED_MODEL
 
-SEED = pathlib.Path(__file__).resolve().parent / 'data' / 'estimator_exports'
-SEED_MODEL = str(SEED / 'dnn_classifier_seed' / 'saved_model')
-GOLDENS = pathlib.Path(__file__).resolve().parent / 'data' / 'beam_writer_goldens'
+SEED_MODEL = str(SEED_SAVED_MODEL)
+GOLDENS = DATA / 'beam_writer_goldens'
 # Lengths that cross the varint boundaries of protobuf (127/128, 16383/16384) and an empty record.
 LENGTHS = (0, 1, 127, 128, 300, 16383, 16384, 16500)
 BATCH_SIZES = (40, 1, 64, 27)  # a batch of one, and batches of different sizes

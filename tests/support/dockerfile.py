@@ -15,7 +15,8 @@ import pathlib
 import re
 import shlex
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
+from tests.support.paths import REPO
+
 DOCKERFILE = REPO / 'Dockerfile'
 # The lock of each lane (see the Makefile): the image installs one of them.
 LOCKS = {lane: REPO / 'requirements' / f'{lane}.lock' for lane in ('latest', 'legacy')}

@@ -1,0 +1,1 @@
+"""Conformance: the core against the real SavedModelEstimator and its upstream tests."""

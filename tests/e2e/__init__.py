@@ -1,0 +1,1 @@
+"""End-to-end tests: the whole local pipeline, run as users run it."""

@@ -1,0 +1,1 @@
+"""Integration tests: executors and transforms against the golden SavedModels in tests/data/."""
