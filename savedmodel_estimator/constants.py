@@ -1,7 +1,8 @@
 """Names and defaults shared by every layer: the core, the components, the pipelines and the CLI.
 
-Defined once here so a default changes in one place (the Beam package keeps its own copy of the
-batch size and the row format names: it is owned separately and imports nothing above the core).
+Defined once here so a default changes in one place. Two places keep literals, to start without
+importing TensorFlow: `sme`'s flag choices and the pipeline configuration's defaults
+(`pipelines/config.py`); a test checks they agree with these.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@
 from savedmodel_estimator.beam.batches import ExampleBatch, PredictionBatch
 from savedmodel_estimator.beam.model_handler import SavedModelSignatureHandler, load_runner
 from savedmodel_estimator.beam.prediction_logs import LogFormat
-from savedmodel_estimator.beam.rows import ROW_FORMATS, RowColumns
+from savedmodel_estimator.beam.rows import RowColumns
 from savedmodel_estimator.beam.transforms import (
     PredictExamples,
     PredictPerExample,
@@ -20,6 +20,7 @@ from savedmodel_estimator.beam.writers import (
     WritePredictionLogs,
     WriteRows,
 )
+from savedmodel_estimator.constants import ROW_FORMATS
 from savedmodel_estimator.serving.signature_runner import SignatureSpec
 
 __all__ = [

@@ -23,9 +23,6 @@ from savedmodel_estimator.beam.batches import PredictionBatch, SparseValue, pass
 from savedmodel_estimator.saved_model_reader import SavedModelReader
 from savedmodel_estimator.serving.signature_runner import SignatureSpec, find_signature
 
-JSONL, PARQUET = 'jsonl', 'parquet'
-ROW_FORMATS = (JSONL, PARQUET)
-
 
 @dataclasses.dataclass(frozen=True)
 class OutputColumn:

@@ -27,12 +27,12 @@ from apache_beam.ml.inference.base import RunInference
 from savedmodel_estimator.beam.batches import ExampleBatch, PredictionBatch, as_records
 from savedmodel_estimator.beam.model_handler import SavedModelSignatureHandler, load_runner
 from savedmodel_estimator.beam.reading import ReadError, read_batches
+from savedmodel_estimator.constants import DEFAULT_MAX_BATCH_SIZE
 from savedmodel_estimator.serving.signature_runner import SignatureRunner, SignatureSpec
 from savedmodel_estimator.serving.tf_example_inputs import ExampleFormatError
 
 METRICS_NAMESPACE = 'savedmodel_estimator'
 EXAMPLES_COUNTER = 'examples'
-DEFAULT_MAX_BATCH_SIZE = 1024
 
 
 def _as_spec(model: SignatureSpec | str) -> SignatureSpec:

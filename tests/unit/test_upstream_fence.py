@@ -53,6 +53,7 @@ EXEMPT = {
         'replays upstream test code verbatim with tensorflow-estimator on TF 2.15, once, to make '
         'fixtures; it never runs on a TensorFlow we upgrade to'
     ),
+    'tests/data/tools/upstream_models.py': 'the upstream test model_fns make_upstream_scenarios.py uses',
 }
 NAMEDTUPLE_API = frozenset({'_fields', '_replace', '_asdict', '_make', '_field_defaults'})
 # Standard-library functions documented as public despite the underscore.
