@@ -13,6 +13,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from savedmodel_estimator.checkpoints import GLOBAL_STEP
 from savedmodel_estimator.migration.graph_index import op_name
 from savedmodel_estimator.migration.signatures import (
     Entry,
@@ -25,7 +26,6 @@ from savedmodel_estimator.migration.signatures import (
 from savedmodel_estimator.migration.wrapped import WrappedMetaGraph
 
 LOSS = 'loss'
-GLOBAL_STEP = 'global_step'
 _METRICS, _VALUE, _UPDATE_OP = 'metrics', 'value', 'update_op'
 
 
