@@ -29,9 +29,9 @@ DEFAULT_BATCH_SIZE = 1024  # BatchPredictor's default max_batch_size (spec.DEFAU
 def run(n: int, batch_size: int) -> dict[str, Any]:
     import glob
 
-    from savedmodel_estimator.beam import gzip_stream, reading, tfrecords, writers
-    from savedmodel_estimator.beam.batches import PredictionBatch
-    from savedmodel_estimator.beam.prediction_logs import LogFormat
+    from savedmodel_estimator.encoding import gzip_stream, reading, tfrecords, writers
+    from savedmodel_estimator.encoding.batches import PredictionBatch
+    from savedmodel_estimator.encoding.prediction_logs import LogFormat
     from savedmodel_estimator.serving.signature_runner import SignatureRunner, SignatureSpec
 
     examples = data.write_examples(n)

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 
 import tensorflow as tf
 
-from savedmodel_estimator.beam.reading import ReadError, first_records
+from savedmodel_estimator.encoding.reading import ReadError, first_records
 from savedmodel_estimator.saved_model_reader import SavedModelReader
 from savedmodel_estimator.serving import tf_example_inputs
 from savedmodel_estimator.serving.signature_runner import (

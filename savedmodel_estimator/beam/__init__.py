@@ -6,10 +6,7 @@
 * `SavedModelSignatureHandler`, `PredictPerExample`: the RunInference path, a result per example.
 """
 
-from savedmodel_estimator.beam.batches import ExampleBatch, PredictionBatch
 from savedmodel_estimator.beam.model_handler import SavedModelSignatureHandler, load_runner
-from savedmodel_estimator.beam.prediction_logs import LogFormat
-from savedmodel_estimator.beam.rows import RowColumns
 from savedmodel_estimator.beam.transforms import (
     PredictExamples,
     PredictPerExample,
@@ -21,6 +18,9 @@ from savedmodel_estimator.beam.writers import (
     WriteRows,
 )
 from savedmodel_estimator.constants import ROW_FORMATS
+from savedmodel_estimator.encoding.batches import ExampleBatch, PredictionBatch
+from savedmodel_estimator.encoding.prediction_logs import LogFormat
+from savedmodel_estimator.encoding.rows import RowColumns
 from savedmodel_estimator.serving.signature_runner import SignatureSpec
 
 __all__ = [

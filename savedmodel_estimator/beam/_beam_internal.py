@@ -8,8 +8,6 @@ module or attribute (a test checks), so a Beam that moves one fails here, at imp
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.portability.api import beam_provision_api_pb2
@@ -21,7 +19,6 @@ SUPPORTED = 'Apache Beam 2.74 to 2.77'
 _FENCE = __name__.replace('.', '/') + '.py'
 
 try:
-    from apache_beam.io import tfrecordio as _tfrecordio
     from apache_beam.runners.portability import portable_runner as _portable_runner
     from apache_beam.runners.portability.fn_api_runner import fn_runner as _fn_runner
 except ImportError as err:  # pragma: no cover - only on an unsupported Beam
@@ -33,20 +30,11 @@ except ImportError as err:  # pragma: no cover - only on an unsupported Beam
     ) from err
 
 SYMBOLS = (
-    Private(_tfrecordio, '_TFRecordUtil._masked_crc32c', ('value',)),
     Private(_fn_runner, 'FnApiRunner', ('provision_info',)),
     Private(_fn_runner, 'ExtendedProvisionInfo', ('provision_info',)),
     Private(_portable_runner, 'JobServiceHandle.encode_pipeline_options', ('all_options',)),
 )
 check('Apache Beam', beam.__version__, _FENCE, SYMBOLS)
-
-masked_crc32c: Callable[[bytes], int] = _tfrecordio._TFRecordUtil._masked_crc32c
-"""`tfrecordio._TFRecordUtil._masked_crc32c`: the masked CRC32C of TFRecord framing.
-
-As WriteToTFRecord computes it (C code when google-crc32c is installed, as apache-beam[gcp]
-does); our PredictionLog sink frames records itself to write whole batches at a time. Bound
-here rather than wrapped: it runs twice per record.
-"""
 
 FnApiRunner: type = _fn_runner.FnApiRunner
 """`fn_runner.FnApiRunner`: the Python runner the DirectRunner falls back to (for isinstance)."""

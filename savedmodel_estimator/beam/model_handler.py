@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
-from savedmodel_estimator.beam.batches import SparseValue, row_values
+from savedmodel_estimator.encoding.batches import SparseValue, row_values
 from savedmodel_estimator.serving.signature_runner import (
     DEFAULT_SIGNATURE,
     SERVING_TAGS,

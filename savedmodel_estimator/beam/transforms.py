@@ -24,10 +24,10 @@ import apache_beam as beam
 import tensorflow as tf
 from apache_beam.ml.inference.base import RunInference
 
-from savedmodel_estimator.beam.batches import ExampleBatch, PredictionBatch, as_records
 from savedmodel_estimator.beam.model_handler import SavedModelSignatureHandler, load_runner
-from savedmodel_estimator.beam.reading import ReadError, read_batches
 from savedmodel_estimator.constants import DEFAULT_MAX_BATCH_SIZE
+from savedmodel_estimator.encoding.batches import ExampleBatch, PredictionBatch, as_records
+from savedmodel_estimator.encoding.reading import ReadError, read_batches
 from savedmodel_estimator.serving.signature_runner import SignatureRunner, SignatureSpec
 from savedmodel_estimator.serving.tf_example_inputs import ExampleFormatError
 

@@ -13,13 +13,13 @@ from typing import Any
 import apache_beam as beam
 import pyarrow.parquet as pq
 
-from savedmodel_estimator.beam.batches import PredictionBatch
 from savedmodel_estimator.beam.files import WriteBatchFiles
-from savedmodel_estimator.beam.gzip_stream import GzipStream
-from savedmodel_estimator.beam.prediction_logs import LogFormat
-from savedmodel_estimator.beam.rows import RowColumns
-from savedmodel_estimator.beam.tfrecords import frame
 from savedmodel_estimator.constants import JSONL, PARQUET, ROW_FORMATS
+from savedmodel_estimator.encoding.batches import PredictionBatch
+from savedmodel_estimator.encoding.gzip_stream import GzipStream
+from savedmodel_estimator.encoding.prediction_logs import LogFormat
+from savedmodel_estimator.encoding.rows import RowColumns
+from savedmodel_estimator.encoding.tfrecords import frame
 from savedmodel_estimator.serving.signature_runner import SignatureSpec
 
 # As stock BulkInferrer names them: <uri>/prediction_logs-00000-of-00001.gz

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from savedmodel_estimator.beam.batches import PredictionBatch, SparseValue
+from savedmodel_estimator.encoding.batches import PredictionBatch, SparseValue
 from savedmodel_estimator.serving.signature_runner import SignatureSpec
 from tests.support.paths import DATA, SEED_SAVED_MODEL
 

@@ -1,6 +1,7 @@
-"""The `beam` extra declares every distribution `savedmodel_estimator.beam` imports, and the core
-package imports nothing beyond its own dependencies: installing `savedmodel-estimator[beam]` is
-enough to run the Beam part, and plain `savedmodel-estimator` enough for the core.
+"""The `beam` extra declares every distribution `savedmodel_estimator.beam` and the encoders it runs
+(`savedmodel_estimator.encoding`) import, the encoders import no Beam, and the rest of the core
+imports nothing beyond its own dependencies: `savedmodel-estimator[beam]` is enough to run the
+Beam part, and plain `savedmodel-estimator` enough for the core.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def _distributions(modules: set[str]) -> dict[str, set[str]]:
 def test_the_beam_extra_declares_what_the_beam_package_imports() -> None:
     project = _pyproject()['project']
     declared = _names(project['dependencies']) | _names(project['optional-dependencies']['beam'])
-    files = sorted((CORE / 'beam').glob('*.py'))
+    files = sorted((CORE / 'beam').glob('*.py')) + sorted((CORE / 'encoding').glob('*.py'))
     undeclared = {
         module: providers
         for module, providers in _distributions(_top_level_imports(files)).items()
@@ -72,7 +73,9 @@ def test_the_beam_extra_declares_what_the_beam_package_imports() -> None:
 
 def test_the_core_imports_only_its_own_dependencies() -> None:
     declared = _names(_pyproject()['project']['dependencies'])
-    files = [p for p in CORE.rglob('*.py') if 'beam' not in p.relative_to(CORE).parts]
+    files = [
+        p for p in CORE.rglob('*.py') if not {'beam', 'encoding'} & set(p.relative_to(CORE).parts)
+    ]
     undeclared = {
         module: providers
         for module, providers in _distributions(_top_level_imports(files)).items()
@@ -82,5 +85,16 @@ def test_the_core_imports_only_its_own_dependencies() -> None:
 
 
 def test_the_scan_sees_imports_inside_functions() -> None:
-    tree_file = REPO / 'savedmodel_estimator' / 'beam' / 'zlib_backend.py'
+    tree_file = REPO / 'savedmodel_estimator' / 'encoding' / 'zlib_backend.py'
     assert 'isal' in _top_level_imports([tree_file])
+
+
+def test_the_encoders_import_no_beam() -> None:
+    files = sorted((CORE / 'encoding').glob('*.py'))
+    assert 'apache_beam' not in _top_level_imports(files)
+    ours = set()
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                ours.add(node.module)
+    assert not [m for m in ours if m.startswith('savedmodel_estimator.beam')], sorted(ours)

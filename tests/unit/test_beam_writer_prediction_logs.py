@@ -23,7 +23,7 @@ from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
 from tensorflow_serving.apis import classification_pb2, prediction_log_pb2, regression_pb2
 
 from savedmodel_estimator.beam import LogFormat, PredictionBatch, SignatureSpec, WritePredictionLogs
-from savedmodel_estimator.beam.batches import SparseValue, split_sparse
+from savedmodel_estimator.encoding.batches import SparseValue, split_sparse
 from tests.support.paths import SEED_SAVED_MODEL
 from tests.support.tiny_models import example, sparse_input_and_output
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from savedmodel_estimator.beam.batches import PredictionBatch, SparseValue
-from savedmodel_estimator.beam.rows import OutputColumn, RowColumns
+from savedmodel_estimator.encoding.batches import PredictionBatch, SparseValue
+from savedmodel_estimator.encoding.rows import OutputColumn, RowColumns
 
 
 def json_dumps_per_record(columns: RowColumns, batch: PredictionBatch) -> bytes:

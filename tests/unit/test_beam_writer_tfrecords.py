@@ -16,11 +16,11 @@ import tensorflow as tf
 from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from savedmodel_estimator.beam import reading, tfrecords
-from savedmodel_estimator.beam.byte_rows import ByteRows
 from savedmodel_estimator.beam.files import WriteBatchFiles
-from savedmodel_estimator.beam.gzip_stream import GzipStream
-from savedmodel_estimator.beam.reading import ReadError, first_records, read_batches
+from savedmodel_estimator.encoding import reading, tfrecords
+from savedmodel_estimator.encoding.byte_rows import ByteRows
+from savedmodel_estimator.encoding.gzip_stream import GzipStream
+from savedmodel_estimator.encoding.reading import ReadError, first_records, read_batches
 
 
 def random_records(count: int, seed: int = 0, lengths: list[int] | None = None) -> list[bytes]:
@@ -194,3 +194,14 @@ def test_no_batches_make_one_empty_file(tmp_path: pathlib.Path) -> None:
         empty = pipeline | beam.Create([]).with_output_types(list[str])
         _ = empty | WriteBatchFiles(prefix, _Lines())
     assert [p.read_bytes() for p in (tmp_path / 'out').iterdir()] == [b'']
+
+
+@pytest.mark.parametrize('c_extension', [True, False], ids=['c', 'python'])
+def test_crc32c_matches_rfc_3720_vectors(
+    c_extension: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not c_extension:
+        monkeypatch.setattr(tfrecords, '_extend', None)
+    assert tfrecords._crc32c(b'123456789') == 0xE3069283
+    assert tfrecords._crc32c(bytes(32)) == 0x8A9136AA
+    assert tfrecords._crc32c(b'\xff' * 32) == 0x62A8AB43

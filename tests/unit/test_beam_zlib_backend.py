@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from savedmodel_estimator.beam import gzip_stream, zlib_backend
+from savedmodel_estimator.encoding import gzip_stream, zlib_backend
 
 DATA = b''.join(b'record %d: ' % i + bytes(range(i % 256)) for i in range(3000))
 

@@ -6,53 +6,13 @@ that these and the TensorFlow canaries cover every fenced symbol. They run on bo
 from __future__ import annotations
 
 import inspect
-import struct
 from typing import Any
 
 import pytest
-import tensorflow as tf
 
 from tests.support.canaries import BEAM_FENCE, TFX_FENCE, fence, relies_on
 
 # --- Apache Beam -------------------------------------------------------------------------------
-
-
-def crc32c(data: bytes) -> int:
-    """CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), bit by bit, from RFC 3720."""
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFF
-
-
-def masked(crc: int) -> int:
-    """TFRecord's masking of a CRC (tensorflow/core/lib/hash/crc32c.h)."""
-    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
-
-
-@pytest.mark.core
-def test_the_reference_crc32c_matches_rfc_3720_vectors() -> None:
-    assert crc32c(b'123456789') == 0xE3069283
-    assert crc32c(bytes(32)) == 0x8A9136AA
-    assert crc32c(b'\xff' * 32) == 0x62A8AB43
-
-
-@relies_on('_TFRecordUtil._masked_crc32c')
-def test_masked_crc32c_is_tfrecord_framing_checksum(tmp_path: Any) -> None:
-    beam_internal = fence(BEAM_FENCE)
-    for data in (b'', b'123456789', bytes(range(256)), struct.pack('<Q', 1234)):
-        assert beam_internal.masked_crc32c(data) == masked(crc32c(data)), data
-    # Records framed with it are read back by TensorFlow, which verifies both checksums.
-    records = [b'first', b'', b'x' * 1000]
-    path = tmp_path / 'records.tfrecord'
-    with open(path, 'wb') as f:
-        for record in records:
-            length = struct.pack('<Q', len(record))
-            f.write(length + struct.pack('<I', beam_internal.masked_crc32c(length)))
-            f.write(record + struct.pack('<I', beam_internal.masked_crc32c(record)))
-    assert [r.numpy() for r in tf.data.TFRecordDataset(str(path))] == records
 
 
 @relies_on(

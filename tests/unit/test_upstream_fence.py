@@ -369,8 +369,8 @@ def _import_copy(module: str) -> None:
         (
             'savedmodel_estimator.beam._beam_internal',
             'apache_beam',
-            'apache_beam.io.tfrecordio',
-            '_TFRecordUtil._masked_crc32c',
+            'apache_beam.runners.portability.fn_api_runner.fn_runner',
+            'ExtendedProvisionInfo',
         ),
         (
             'savedmodel_estimator_tfx.components.common._tfx_internal',

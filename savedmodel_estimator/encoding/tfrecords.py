@@ -14,18 +14,15 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import google_crc32c  # the beam extra's; C code with hardware CRC32C, or its pure-Python twin
 import numpy as np
 
-from savedmodel_estimator.beam.byte_rows import ByteRows
+from savedmodel_estimator.encoding.byte_rows import ByteRows
 
-try:  # C code, with hardware CRC32C; installed with apache-beam[gcp]
-    import google_crc32c
-
-    _extend: Callable[[int, bytes], int] | None = (
-        google_crc32c.extend if google_crc32c.implementation == 'c' else None
-    )
-except ImportError:  # pragma: no cover - apache-beam[gcp] brings it
-    _extend = None
+# The C extension, fed in C loops over a batch; None where only the pure-Python one is built.
+_extend: Callable[[int, bytes], int] | None = (
+    google_crc32c.extend if google_crc32c.implementation == 'c' else None
+)
 
 _MASK_DELTA = 0xA282EAD8
 _U8 = np.dtype(np.uint8)
@@ -44,13 +41,7 @@ def _masked(crcs: np.ndarray) -> np.ndarray:
 
 
 def _crc32c(data: bytes) -> int:
-    if _extend is not None:
-        return _extend(0, data)
-    from savedmodel_estimator.beam._beam_internal import masked_crc32c
-
-    # Beam's function gives the masked value only: unmask it (`_masked` inverted).
-    rotated = (masked_crc32c(data) - _MASK_DELTA) & 0xFFFFFFFF
-    return ((rotated >> 17) | (rotated << 15)) & 0xFFFFFFFF
+    return (_extend or google_crc32c.extend)(0, data)
 
 
 def _crc32cs(starts: Sequence[int], *columns: Sequence[bytes]) -> np.ndarray:

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import tensorflow as tf
 
-from savedmodel_estimator.beam.batches import PredictionBatch, SparseValue, passthrough_column
+from savedmodel_estimator.encoding.batches import PredictionBatch, SparseValue, passthrough_column
 from savedmodel_estimator.saved_model_reader import SavedModelReader
 from savedmodel_estimator.serving.signature_runner import SignatureSpec, find_signature
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from savedmodel_estimator.beam import zlib_backend
-from savedmodel_estimator.beam.tfrecords import CorruptRecordError, split
+from savedmodel_estimator.encoding import zlib_backend
+from savedmodel_estimator.encoding.tfrecords import CorruptRecordError, split
 
 # Compressed bytes read at a time, after a first read of FIRST_BYTES and doubling from there:
 # the first batch is ready soon after a file is opened. Inflated a piece of at most

@@ -30,8 +30,8 @@ from google.protobuf import descriptor
 from tensorflow.core.framework import tensor_pb2, types_pb2
 from tensorflow_serving.apis import classification_pb2, prediction_log_pb2, regression_pb2
 
-from savedmodel_estimator.beam.batches import PredictionBatch, SparseValue, split_sparse
-from savedmodel_estimator.beam.byte_rows import (
+from savedmodel_estimator.encoding.batches import PredictionBatch, SparseValue, split_sparse
+from savedmodel_estimator.encoding.byte_rows import (
     ByteRows,
     Part,
     concat,

@@ -17,7 +17,7 @@ import struct
 import zlib
 from typing import BinaryIO
 
-from savedmodel_estimator.beam import zlib_backend
+from savedmodel_estimator.encoding import zlib_backend
 
 
 def deflate(data: bytes, level: int) -> bytes:
