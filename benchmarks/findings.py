@@ -202,34 +202,41 @@ while other jobs shared it: read them as proportions, not as absolute speeds.
 
 ### 3. Batch inference
 
-- **BatchPredictor** moves batches end to end (one Beam element per 1024 records), so its cost
-  per example is its stages' (table above): reading the gzip TFRecords (tf.data, in C++), the
-  model, encoding PredictionLogs, TFRecord framing and gzip, ~19-25 µs per example on one
-  Python thread in earlier legacy-lane runs (this run's, per lane, are in the stages table);
-  it ran at 70-85 % of those stages in a plain loop. The rest is fixed cost per
-  run: building the Beam pipeline and its runner API form (~0.5 s), the pre-flight checks of
-  the signature and of the first records of every file (~0.4 s), loading the model (~0.3 s).
-  Two fixed costs are gone: TFX's sdist of its own install, which `BaseBeamExecutor` builds
-  for any non-empty `beam_pipeline_args` even when Beam runs in this process (1.3-3.7 s and
-  ~40 MB left in the temporary directory per run; BatchPredictor keeps local args for itself,
+- **BatchPredictor** moves batches end to end (one Beam element per 1024 records) and does its
+  per-record work in C, a batch at a time: reading (`encoding/reading.py`: zlib inflate in
+  256 KiB steps and TFRecord splitting with CRC32C checks over the batch), the model (one
+  `Session.run` per batch), PredictionLogs and rows built per batch (`encoding/
+  prediction_logs.py`, `rows.py`: the parts every log shares built once, numpy and protobuf
+  calls per batch), TFRecord framing with google-crc32c's C code mapped over the batch
+  (`encoding/tfrecords.py`), and gzip on a pool of threads, one compressor per shard fed
+  256 KiB chunks that end on a byte boundary (`encoding/gzip_stream.py`), with ISA-L's
+  deflate (`isal`, pinned in both locks) instead of zlib. zlib and ISA-L release the GIL, so
+  compression overlaps the model and the encoding on the second core. The first records of
+  every file are read once for all of the pre-flight checks, and the model is loaded and run
+  once on a thread while Beam plans the pipeline.
+- What each lever gave (legacy lane, 200k, earlier runs on the loaded development machine,
+  medians): before, 34-38k examples/s (a PredictionLog per record in Python, Beam's file
+  sink, one zlib stream on the main thread); per-batch encoding, C CRC32C, threaded gzip and
+  the shared first-record read together: x1.9 (63k -> 122k/s in interleaved runs); ISA-L
+  instead of zlib: this run's table (both lanes, about 234-246k/s). Gave nothing: two workers
+  (`--direct_running_mode=multi_threading`, 2 workers: 134k against 139k/s for one; the
+  Python that remains per batch holds the GIL, and TensorFlow and the compressor already use
+  both cores) and `multi_processing` (21k against 31k/s: each process loads the model and
+  pays the pipeline's fixed costs, and the records cross process boundaries). 1 MiB read and
+  compression buffers raised peak RSS by 42 % at 2M examples (glibc malloc arenas, not a
+  leak: flat with `MALLOC_ARENA_MAX=2`); 256 KiB keeps it flat (877 MiB at 2M and at 200k).
+- **What limits it now**: the bare loop over records already in memory runs the model at ~1 µs
+  per example on both cores; reading the gzip files alone costs more than the model (the bare
+  loop including the file read runs at less than half its speed), and BatchPredictor reaches
+  ~60 % of that. Parquet rows are only ~15 % faster than PredictionLogs now: the encoders are no
+  longer the cost. The fixed costs per run remain: building the Beam pipeline (~0.5 s), the
+  pre-flight checks (~0.2 s) and loading the model, overlapped with the planning. Two fixed
+  costs are gone: TFX's sdist of its own install, which `BaseBeamExecutor` builds for any
+  non-empty `beam_pipeline_args` even when Beam runs in this process (1.3-3.7 s and ~40 MB
+  left in the temporary directory per run; BatchPredictor keeps local args for itself,
   `components/common/local_beam.py`), and the DirectRunner's attempt to start the Prism runner
   first (0.3-0.5 s offline; a download online; BatchPredictor goes straight to the FnApiRunner
   the DirectRunner falls back to).
-- **80 % of the bare loop is out of reach with PredictionLog output.** The bare loop runs only
-  the model (on both cores) on records already in memory, ~3 µs per example at its best batch.
-  A PredictionLog per example is ~420 bytes (the tf.Example itself, then the scores); gzip at
-  level 1 alone costs about twice the model per example, and encoding plus TFRecord framing
-  (CRC32C) about as much again, in Python. Reading the input files alone costs more than half
-  the model. Writing Parquet rows instead (columns built by Arrow a batch at a time) was ~1.6x
-  faster in earlier legacy-lane runs, and still not near the bare loop. Our encoding builds the
-  PredictionLogs' bytes in Python (`prediction_logs.py`), with protobuf calls per batch, not
-  per example; what it costs on each lane (Python 3.10 and protobuf 3.20, Python 3.11 and
-  protobuf 6) is in the stages table and the lane comparison above. Tried without gain:
-  `--direct_running_mode=multi_threading` (the per-example Python holds the GIL), compressing
-  on a background thread (0-10 %: TensorFlow's threads already use both cores), zlib's
-  Huffman-only and RLE strategies (no faster than level 1, files twice as large), reading the
-  TFRecords in Python (~1 µs per example less than tf.data, without its checks). Level 0
-  (stored gzip) would save the gzip cost for files ~2.9x larger; the default stays at level 1.
 - **Stock BulkInferrer** makes one Beam element per example: tfx-bsl (1.16) builds a
   PredictionLog message per example (`CopyFrom` of the Example, `SerializeToString` twice:
   once for the `get_num_bytes` metric, once to write), then Beam's per-element coder, TFRecord
