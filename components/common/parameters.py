@@ -108,7 +108,9 @@ def split_names(
     Raises:
         ValueError: not a JSON list of strings, naming the component, the key and the value.
     """
-    raw = props.get(key) or json_list(default)
+    raw = props.get(key)
+    if not raw:
+        return tuple(default)
     try:
         return string_list(raw) or ()
     except ListFormatError as err:

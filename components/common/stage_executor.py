@@ -33,7 +33,7 @@ def read_inputs(inputs_type: Any, input_dict: Artifacts, output_dict: Artifacts)
         artifacts = output_dict if is_uri else input_dict
         key = field.name[: -len(_URI)] if is_uri else field.name
         optional = field.default is not dataclasses.MISSING
-        found = artifacts.get(key) or [] if optional else artifacts[key]
+        found = (artifacts.get(key) or []) if optional else artifacts[key]
         if not found:
             values[field.name] = None
         elif is_uri:

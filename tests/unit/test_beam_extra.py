@@ -59,15 +59,20 @@ def _distributions(modules: set[str]) -> dict[str, set[str]]:
     return found
 
 
-def test_the_beam_extra_declares_what_the_beam_package_imports() -> None:
-    project = _pyproject()['project']
-    declared = _names(project['dependencies']) | _names(project['optional-dependencies']['beam'])
-    files = sorted((CORE / 'beam').glob('*.py')) + sorted((CORE / 'encoding').glob('*.py'))
-    undeclared = {
+def _undeclared(files: list[pathlib.Path], declared: set[str]) -> dict[str, set[str]]:
+    """Modules `files` import whose distributions are none of `declared`."""
+    return {
         module: providers
         for module, providers in _distributions(_top_level_imports(files)).items()
         if not providers & declared
     }
+
+
+def test_the_beam_extra_declares_what_the_beam_package_imports() -> None:
+    project = _pyproject()['project']
+    declared = _names(project['dependencies']) | _names(project['optional-dependencies']['beam'])
+    files = sorted((CORE / 'beam').glob('*.py')) + sorted((CORE / 'encoding').glob('*.py'))
+    undeclared = _undeclared(files, declared)
     assert undeclared == {}, f'declare them in the beam extra of pyproject.toml: {undeclared}'
 
 
@@ -76,11 +81,7 @@ def test_the_core_imports_only_its_own_dependencies() -> None:
     files = [
         p for p in CORE.rglob('*.py') if not {'beam', 'encoding'} & set(p.relative_to(CORE).parts)
     ]
-    undeclared = {
-        module: providers
-        for module, providers in _distributions(_top_level_imports(files)).items()
-        if not providers & declared
-    }
+    undeclared = _undeclared(files, declared)
     assert undeclared == {}, f'the core may import only its dependencies: {undeclared}'
 
 
