@@ -85,12 +85,15 @@ def crashes(tmp_path_factory: pytest.TempPathFactory):
     rng = random.Random(SEED)
     attempts = []
     for kill in range(KILLS):
-        low = IMPORT_STEP + 100 + kill * 400  # windows 300-600, 700-1000, 1100-1400
-        target = rng.randrange(low, low + 300)
+        # Windows 300-500, 700-900, 1100-1300: the kill lands a log line (100 steps) and a
+        # signal's latency later, and on a fast machine that is a few hundred steps; the last
+        # window leaves 400 before training ends at 1700, so every kill lands in training.
+        low = IMPORT_STEP + 100 + kill * 400
+        target = rng.randrange(low, low + 200)
         process = SmeProcess(['run', '--config', 'run.json'], cwd=root)
         try:
             process.wait_for(_reached(target))
-            time.sleep(rng.uniform(0, 0.2))  # not waiting for work: moves the kill off the line
+            time.sleep(rng.uniform(0, 0.05))  # not waiting for work: moves the kill off the line
             process.popen.send_signal(signal.SIGKILL)
             returncode = process.finish()
         finally:
