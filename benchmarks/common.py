@@ -23,7 +23,10 @@ from typing import Any
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXPORTS = REPO_ROOT / 'tests' / 'data' / 'estimator_exports'
-DATA_DIR = pathlib.Path(__file__).resolve().parent / '.data'
+# The generated inputs; the tests point SME_BENCH_DATA at a temporary directory.
+DATA_DIR = pathlib.Path(
+    os.environ.get('SME_BENCH_DATA') or pathlib.Path(__file__).resolve().parent / '.data'
+)
 RESULTS_DIR = pathlib.Path(__file__).resolve().parent / 'results'
 
 # The fixtures the cases run on, by the short name the command lines use.

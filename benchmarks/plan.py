@@ -43,6 +43,12 @@ class Plan:
     skip_steps: int = 20
     steady_steps: int = 400
     batch_sizes_n: tuple[int, ...] = (20000, 200000)
+    # BatchPredictor alone at these sizes, once per lane: is its peak RSS flat far past the
+    # largest of batch_sizes_n? (Stock BulkInferrer would take minutes there.)
+    memory_sizes_n: tuple[int, ...] = (2_000_000,)
+    # BatchPredictor at the largest size with two DirectRunner workers (threads sharing one
+    # loaded model), beside the one-worker runs.
+    two_workers: bool = True
     pipeline_train_steps: int = 100
     control_whats: tuple[str, ...] = ('train',)
     cases: tuple[str, ...] = ('estimator', 'batch', 'pipeline', 'protobuf')
@@ -72,6 +78,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
             skip_steps=10,
             steady_steps=100,
             batch_sizes_n=(2000, 20000),
+            memory_sizes_n=(),
             pipeline_train_steps=20,
             control_whats=(),
         )
@@ -115,21 +122,38 @@ def estimator_jobs(plan: Plan) -> list[Job]:
     return jobs
 
 
+# Two DirectRunner workers as threads of one process: they share the loaded model.
+TWO_WORKERS = (
+    '--runner=DirectRunner',
+    '--direct_running_mode=multi_threading',
+    '--direct_num_workers=2',
+)
+
+
 def batch_jobs(plan: Plan) -> list[Job]:
     largest = max(plan.batch_sizes_n)
-    measurements = []  # (n, label, arguments)
+    # (n, label, arguments, long: fewer runs, or None: one run)
+    measurements = []
     for n in plan.batch_sizes_n:
         for impl in ('batch_predictor', 'bulk_inferrer', 'bare'):
-            measurements.append((n, impl, ['--impl', impl, '--n', str(n)]))
+            long = n == largest and impl == 'bulk_inferrer'
+            measurements.append((n, impl, ['--impl', impl, '--n', str(n)], long))
         if n == largest:  # what PredictionLogs cost: rows only
             args = ['--impl', 'batch_predictor', '--n', str(n), '--output-format', 'parquet']
-            measurements.append((n, 'batch_predictor_parquet', args))
+            measurements.append((n, 'batch_predictor_parquet', args, True))
+        if n == largest and plan.two_workers:
+            args = ['--impl', 'batch_predictor', '--n', str(n)]
+            args += [f'--beam-arg={arg}' for arg in TWO_WORKERS]
+            measurements.append((n, 'batch_predictor_two_workers', args, False))
+    for n in plan.memory_sizes_n:
+        args = ['--impl', 'batch_predictor', '--n', str(n)]
+        measurements.append((n, 'batch_predictor', args, None))  # once per lane
     jobs = []
     for repeat in range(max(plan.batch_repeats, plan.reduced_batch_repeats)):
-        for n, label, args in measurements:
-            long = n == largest and label in ('bulk_inferrer', 'batch_predictor_parquet')
+        for _, label, args, long in measurements:
             for lane in plan.lanes:
-                if repeat < plan.batch_runs(lane, long):
+                runs = 1 if long is None else plan.batch_runs(lane, long)
+                if repeat < runs:
                     jobs.append((lane, 'batch_inference', args, {'label': label, 'lane': lane}))
     return jobs
 

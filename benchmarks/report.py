@@ -41,6 +41,9 @@ METRICS = {
         'rss_before_work_mb',
         'with_read_examples_per_s',
         'bare_best_batch_size',
+        'cpu_s',
+        'cores_used',
+        'cpus_usable',
         'process_wall_s',
     ),
     'pipeline_overhead': (
@@ -140,7 +143,7 @@ def render(results: dict[str, Any]) -> str:
             '`in_memory` with one worker for both executors, on each lane with its own TFX, '
             'tfx-bsl and Beam. RSS growth is peak RSS minus RSS after imports.',
             '',
-            *tables.batch_table(look, tuple(plan['batch_sizes_n']), shown),
+            *tables.batch_table(look, _batch_sizes(plan), shown),
             '',
             *tables.stages_table(look, shown),
             '',
@@ -269,6 +272,11 @@ def _estimator_section(look: tables.Lookup, plan: dict[str, Any], shown: list[st
         table = tables.estimator_table(look, model, tuple(plan['whats']), shown)
         lines += [f'### {text}', '', *table, '']
     return lines
+
+
+def _batch_sizes(plan: dict[str, Any]) -> tuple[int, ...]:
+    """Every size batch inference ran at: the compared ones, then BatchPredictor's alone."""
+    return (*plan['batch_sizes_n'], *plan.get('memory_sizes_n', ()))
 
 
 def _target_rows(look: tables.Lookup, plan: dict[str, Any], shown: list[str]) -> list[list[str]]:

@@ -122,7 +122,8 @@ def compile_bytecode(envs: list[str]) -> None:
 
 def prepare_data(plan: Plan) -> None:
     """Generates the example sets before any timing (deterministic; reused when present)."""
-    args = [arg for n in plan.batch_sizes_n for arg in ('--n', str(n))]
+    sizes = (*plan.batch_sizes_n, *plan.memory_sizes_n)
+    args = [arg for n in sizes for arg in ('--n', str(n))]
     command = [str(python(plan.lanes[0])), '-m', 'benchmarks.data', *args]
     proc = subprocess.run(command, cwd=REPO_ROOT, env=_env(), capture_output=True, text=True)
     if proc.returncode:

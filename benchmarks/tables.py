@@ -138,6 +138,10 @@ def estimator_table(
 BATCH_LABELS = (
     ('batch_predictor', 'BatchPredictor (ours, Beam DirectRunner)'),
     ('batch_predictor_parquet', 'BatchPredictor writing Parquet rows instead of PredictionLogs'),
+    (
+        'batch_predictor_two_workers',
+        'BatchPredictor, two DirectRunner workers (`multi_threading`, one model shared)',
+    ),
     ('bulk_inferrer', 'stock BulkInferrer (tfx-bsl RunInference)'),
     ('bare', 'bare Session.run loop, records in memory'),
 )
@@ -203,9 +207,10 @@ def stages_table(look: Lookup, lanes: list[str]) -> list[str]:
             *(f'{1e6 / rate:.1f} ({rate:,.0f} examples/s)' if rate else '-' for rate in rates),
         ]
     )
+    batch = entries[0].get('batch_size', 1024)  # results written before it was recorded: 1024
     return [
-        f'{entries[0]["n"]:,} examples, batches of 1024, each stage timed alone in a plain loop '
-        '(`benchmarks/cases/batch_stages.py`), µs per example:',
+        f'{entries[0]["n"]:,} examples, batches of {batch:,}, each stage timed alone in a plain'
+        ' loop (`benchmarks/cases/batch_stages.py`), µs per example:',
         '',
         *table(['stage', *(lane_title(look, lane) for lane in lanes)], rows),
     ]

@@ -39,7 +39,7 @@ class PipelineConfig:
     allow_non_finite: bool = False
     metric_thresholds: dict[str, Any] = dataclasses.field(default_factory=dict)
     predict_splits: list[str] = dataclasses.field(default_factory=lambda: ['eval'])
-    max_batch_size: int = 1024
+    max_batch_size: int = 4096
     output_formats: list[str] = dataclasses.field(
         default_factory=lambda: ['prediction_log', 'jsonl']
     )

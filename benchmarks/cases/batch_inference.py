@@ -45,7 +45,7 @@ from benchmarks.tfx_timing import Timings, timing_executors
 
 IMPLS = ('batch_predictor', 'bulk_inferrer', 'bare')
 BEAM_ARGS = ('--runner=DirectRunner', '--direct_running_mode=in_memory', '--direct_num_workers=1')
-DEFAULT_MAX_BATCH_SIZE = 1024  # BatchPredictor's own default
+DEFAULT_MAX_BATCH_SIZE = 4096  # BatchPredictor's own default (constants.py)
 BARE_BATCH_SIZES = (256, 1024, 4096, 16384)
 BARE_SWEEP_RECORDS = 32768
 PREDICTION_LOG, PARQUET, JSONL = 'prediction_log', 'parquet', 'jsonl'
@@ -235,6 +235,9 @@ def run(
         # the machine, less sensitive than wall time to other processes sharing the cores.
         'cpu_s': round(cpu, 3),
         'cpu_us_per_example': round(cpu / n * 1e6, 2),
+        # How many cores the work kept busy on average, of how many this process may use.
+        'cores_used': round(cpu / watch.seconds['work'], 2),
+        'cpus_usable': len(os.sched_getaffinity(0)),
         'beam_sdist_s': round(sdist, 4),
         **extra,
         'max_batch_size': max_batch_size if impl == 'batch_predictor' else None,

@@ -23,13 +23,14 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 from benchmarks import data  # after the log level is set, before TF loads
 from benchmarks.common import emit, environment_facts
 
-DEFAULT_BATCH_SIZE = 1024  # BatchPredictor's default max_batch_size (spec.DEFAULT_MAX_BATCH_SIZE)
+DEFAULT_BATCH_SIZE = 4096  # BatchPredictor's default max_batch_size (constants.py)
 
 
 def run(n: int, batch_size: int) -> dict[str, Any]:
     import glob
 
-    from savedmodel_estimator.encoding import gzip_stream, reading, tfrecords, writers
+    from savedmodel_estimator.beam import writers
+    from savedmodel_estimator.encoding import gzip_stream, reading, tfrecords
     from savedmodel_estimator.encoding.batches import PredictionBatch
     from savedmodel_estimator.encoding.prediction_logs import LogFormat
     from savedmodel_estimator.serving.signature_runner import SignatureRunner, SignatureSpec

@@ -4,7 +4,7 @@
         results = (
             p
             | beam.io.ReadFromTFRecord('eval-*.gz')
-            | RunInference(SavedModelSignatureHandler('/models/1700000000', max_batch_size=1024))
+            | RunInference(SavedModelSignatureHandler('/models/1700000000', max_batch_size=4096))
         )
 
 Elements are serialized tf.Examples (parsed inside the model's graph when the signature takes raw

@@ -4,8 +4,8 @@
         spec = SignatureSpec('/models/1700000000', passthrough_features=(('id', tf.int64),))
         predictions = (
             p
-            | ReadExampleBatches('gs://bucket/examples/Split-eval/*.gz', batch_size=1024)
-            | PredictExamples(spec, max_batch_size=1024, prebatched=True)
+            | ReadExampleBatches('gs://bucket/examples/Split-eval/*.gz', batch_size=4096)
+            | PredictExamples(spec, max_batch_size=4096, prebatched=True)
         )
         _ = predictions | WritePredictionLogs('gs://bucket/out/prediction_logs', spec)
         _ = predictions | WriteRows('gs://bucket/out/rows', 'parquet', spec)

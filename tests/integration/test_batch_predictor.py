@@ -350,7 +350,7 @@ def test_component_declares_its_parameters() -> None:
         'tags': '["serve"]',
         'splits': '["eval"]',
         'min_batch_size': 1,
-        'max_batch_size': 1024,
+        'max_batch_size': 4096,
         'output_formats': '["prediction_log", "parquet"]',
         'passthrough_features': '["id"]',
     }
