@@ -263,38 +263,57 @@ while other jobs shared it: read them as proportions, not as absolute speeds.
 
 ### 3. Batch inference
 
-- **BatchPredictor** moves batches end to end (one Beam element per 1024 records) and does its
-  per-record work in C, a batch at a time: reading (`encoding/reading.py`: zlib inflate in
-  256 KiB steps and TFRecord splitting with CRC32C checks over the batch), the model (one
-  `Session.run` per batch), PredictionLogs and rows built per batch (`encoding/
-  prediction_logs.py`, `rows.py`: the parts every log shares built once, numpy and protobuf
-  calls per batch), TFRecord framing with google-crc32c's C code mapped over the batch
-  (`encoding/tfrecords.py`), and gzip on a pool of threads, one compressor per shard fed
-  256 KiB chunks that end on a byte boundary (`encoding/gzip_stream.py`), with ISA-L's
-  deflate (`isal`, pinned in both locks) instead of zlib. zlib and ISA-L release the GIL, so
-  compression overlaps the model and the encoding on the second core. The first records of
-  every file are read once for all of the pre-flight checks, and the model is loaded and run
-  once on a thread while Beam plans the pipeline.
-- What each lever gave (legacy lane, 200k, earlier runs on the loaded development machine,
-  medians): before, 34-38k examples/s (a PredictionLog per record in Python, Beam's file
-  sink, one zlib stream on the main thread); per-batch encoding, C CRC32C, threaded gzip and
-  the shared first-record read together: x1.9 (63k -> 122k/s in interleaved runs); ISA-L
-  instead of zlib: this run's table (both lanes, about 234-246k/s). Gave nothing: two workers
-  (`--direct_running_mode=multi_threading`, 2 workers: 134k against 139k/s for one; the
-  Python that remains per batch holds the GIL, and TensorFlow and the compressor already use
-  both cores) and `multi_processing` (21k against 31k/s: each process loads the model and
-  pays the pipeline's fixed costs, and the records cross process boundaries). 1 MiB read and
-  compression buffers raised peak RSS by 42 % at 2M examples (glibc malloc arenas, not a
-  leak: flat with `MALLOC_ARENA_MAX=2`); 256 KiB keeps it flat (877 MiB at 2M and at 200k).
-- **What limits it now**: the bare loop over records already in memory runs the model at ~1 µs
-  per example on both cores; reading the gzip files alone costs more than the model (the bare
-  loop including the file read runs at less than half its speed), and BatchPredictor reaches
-  ~60 % of that. Parquet rows are only ~15 % faster than PredictionLogs now: the encoders are no
-  longer the cost. The fixed costs per run remain: building the Beam pipeline (~0.5 s), the
-  pre-flight checks (~0.2 s) and loading the model, overlapped with the planning. Two fixed
-  costs are gone: TFX's sdist of its own install, which `BaseBeamExecutor` builds for any
-  non-empty `beam_pipeline_args` even when Beam runs in this process (1.3-3.7 s and ~40 MB
-  left in the temporary directory per run; BatchPredictor keeps local args for itself,
+- **BatchPredictor** moves batches end to end (one Beam element per 4096 records, its default
+  `max_batch_size`) and does its per-record work in C, a batch at a time: reading
+  (`encoding/reading.py`: zlib inflate in 256 KiB steps and TFRecord splitting with CRC32C
+  checks over the batch), the model (one `Session.run` per batch), PredictionLogs and rows
+  built per batch (`encoding/prediction_logs.py`, `rows.py`: the parts every log shares built
+  once, numpy and protobuf calls per batch), TFRecord framing with google-crc32c's C code
+  mapped over the batch (`encoding/tfrecords.py`), and gzip on a pool of threads, one
+  compressor per shard fed 256 KiB chunks that end on a byte boundary
+  (`encoding/gzip_stream.py`), with ISA-L's deflate (`isal`, pinned in both locks) instead of
+  zlib. zlib and ISA-L release the GIL, so compression overlaps the model and the encoding on
+  the second core. The first records of every file are read once for all of the pre-flight
+  checks, and the model is loaded and run once on a thread while Beam plans the pipeline.
+- What each lever gave (200k, medians of interleaved runs on the development machine):
+  before, 34-38k examples/s on the legacy lane (a PredictionLog per record in Python, Beam's
+  file sink, one zlib stream on the main thread); per-batch encoding, C CRC32C, threaded gzip
+  and the shared first-record read together: x1.9 (63k -> 122k/s); ISA-L instead of zlib: to
+  234-246k/s (the previous full run). Batches of 4096 instead of 1024 (latest lane, A B
+  pairs): PredictionLogs 249k -> 270k/s (4 pairs), Parquet rows 275k -> 321k/s (3 pairs; 8 %
+  less CPU time), legacy lane PredictionLogs 218k -> 229k/s (2 pairs, 9 % less CPU time), for
+  17-25 MiB more peak RSS: the model's per-run costs (feeding, the executor's set-up of a run,
+  fetching) are paid a quarter as often. Gave nothing: 1 MiB read and compression buffers
+  (peak RSS +42 % at 2M examples from glibc malloc arenas, not a leak: flat with
+  `MALLOC_ARENA_MAX=2`; 256 KiB keeps it flat) and a second worker (next point).
+- **Two workers** (`--direct_running_mode=multi_threading --direct_num_workers=2`: Beam gives
+  each thread half of the files; they share one loaded model) do not scale on this machine:
+  one worker already keeps 1.35-1.5 of the 2 cores busy at 200k and ~1.7 at 2M (`cores
+  busy` in the table: the run's CPU time over its wall time). Reading runs on its own thread,
+  the model on TensorFlow's pool (one thread per core) and gzip on two more; a second worker
+  adds threads for the same cores, its own bundle and gRPC channel (more CPU time, not
+  less), and the Python that remains per batch holds the GIL in both. At most 2 / 1.4, about
+  x1.4, is left for any number of workers here; the table's two-worker rows measured x1.01,
+  and a development run at 2M x1.08 (457k against 424k/s). `multi_processing` is worse (28k/s
+  at 200k: each process imports TensorFlow and loads the model, ~3 s, before its first
+  record). The 1.6x target needs a worker that leaves at least 0.75 of the 2 cores idle; with
+  more cores per worker (Dataflow, Flink, Spark) each worker runs the same threads on cores of
+  its own, which this machine cannot show.
+- **What limits it now**: the serial part of a run, not the cores. With the same CPU time
+  spread over both cores BatchPredictor would reach the ratio the targets table gives beside
+  the measured one (x25-36 stock BulkInferrer at 200k); it keeps 1.35-1.5 cores busy because
+  ~0.25 s of a 0.7-0.85 s run is serial: building the Beam pipeline (~0.1 s, most of it Beam
+  parsing its options again, ~100 `PipelineOptions.view_as` calls), the bundles' set-up and
+  teardown (~0.07 s, the state sampler's thread joins) and the pre-flight checks; the model
+  loads while Beam plans. At 2M, where that is spread thin, one worker runs 389-421k/s, above
+  the bare loop including the file read at 200k. Per example, the stages alone (the stages
+  table, one thread, no Beam) cost ~2.6 µs, of which the model ~1.5 µs: BatchPredictor's
+  own encoding, framing and gzip are ~1 µs. The bare loop's file read, the reference of two
+  targets, varied from 0.33 to 0.66 s between runs of this benchmark under load (410k/s with
+  the read in the previous full run, 334k/s in this one's median): its ratios move with it.
+  Two fixed costs are gone: TFX's sdist of its own install, which `BaseBeamExecutor` builds
+  for any non-empty `beam_pipeline_args` even when Beam runs in this process (1.3-3.7 s and
+  ~40 MB left in the temporary directory per run; BatchPredictor keeps local args for itself,
   `components/common/local_beam.py`), and the DirectRunner's attempt to start the Prism runner
   first (0.3-0.5 s offline; a download online; BatchPredictor goes straight to the FnApiRunner
   the DirectRunner falls back to).

@@ -56,7 +56,7 @@ METRICS = {
         'peak_rss_mb',
         'process_wall_s',
     ),
-    'batch_stages': ('examples_per_s', 'output_mb', 'process_wall_s'),
+    'batch_stages': ('examples_per_s', 'output_mb', 'batch_size', 'process_wall_s'),
     'protobuf_costs': ('prediction_log_us', 'process_wall_s'),
 }
 # Facts of the environment each group reports (from its first run).
@@ -141,7 +141,9 @@ def render(results: dict[str, Any]) -> str:
             'Same Model artifact, same gzip TFRecords (`benchmarks/data.py`: the eval rows '
             'repeated and jittered, 4 shards), PredictionLogs out, Beam DirectRunner '
             '`in_memory` with one worker for both executors, on each lane with its own TFX, '
-            'tfx-bsl and Beam. RSS growth is peak RSS minus RSS after imports.',
+            'tfx-bsl and Beam (the two-worker row excepted); BatchPredictor alone at the '
+            'largest size, once per lane, for the memory target. RSS growth is peak RSS minus '
+            "RSS after imports; cores busy is the run's CPU time over its wall time.",
             '',
             *tables.batch_table(look, _batch_sizes(plan), shown),
             '',

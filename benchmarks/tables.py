@@ -150,7 +150,7 @@ BATCH_LABELS = (
 def batch_table(look: Lookup, sizes: tuple[int, ...], lanes: list[str]) -> list[str]:
     """Per size and path, one row per lane, side by side."""
     header = ['examples', 'path', 'lane', 'examples/s', 'timed s', 'examples/s without the sdist']
-    header += ["TFX's sdist, s", 'peak RSS MiB', 'RSS growth in the run, MiB']
+    header += ["TFX's sdist, s", 'peak RSS MiB', 'RSS growth in the run, MiB', 'cores busy']
     rows = []
     for n in sizes:
         for label, text in BATCH_LABELS:
@@ -165,7 +165,7 @@ def batch_table(look: Lookup, sizes: tuple[int, ...], lanes: list[str]) -> list[
                 continue
             best = look.median('batch_inference', 'bare_best_batch_size', **key)
             text = f'bare, including reading the files (batch {fmt(best)})'
-            rows.append([f'{n:,}', text, lane_title(look, lane), fmt(with_read), *[''] * 5])
+            rows.append([f'{n:,}', text, lane_title(look, lane), fmt(with_read), *[''] * 6])
     return table(header, rows)
 
 
@@ -180,6 +180,7 @@ def _batch_cells(look: Lookup, key: dict[str, Any]) -> list[str]:
         look.spread('batch_inference', 'beam_sdist_s', **key) if executor else '-',
         look.spread('batch_inference', 'peak_rss_mb', **key),
         fmt(None if peak is None or before is None else peak - before),
+        look.spread('batch_inference', 'cores_used', **key),
     ]
 
 
@@ -207,9 +208,9 @@ def stages_table(look: Lookup, lanes: list[str]) -> list[str]:
             *(f'{1e6 / rate:.1f} ({rate:,.0f} examples/s)' if rate else '-' for rate in rates),
         ]
     )
-    batch = entries[0].get('batch_size', 1024)  # results written before it was recorded: 1024
+    batch = entries[0]['median'].get('batch_size', 1024)  # older results did not record it
     return [
-        f'{entries[0]["n"]:,} examples, batches of {batch:,}, each stage timed alone in a plain'
+        f'{entries[0]["n"]:,} examples, batches of {batch:,.0f}, each stage timed alone in a plain'
         ' loop (`benchmarks/cases/batch_stages.py`), µs per example:',
         '',
         *table(['stage', *(lane_title(look, lane) for lane in lanes)], rows),
