@@ -14,6 +14,8 @@
 The executors' time includes TFX's sdist of its own install, which TFX's Beam executors build
 when their arguments are not empty and name no dependency (`beam_sdist_s`, also reported alone):
 stock BulkInferrer does with these arguments; BatchPredictor skips it when Beam runs locally.
+It leaves out, for both, what a process pays once before any executor runs in a pipeline:
+the imports, and the setuptools import of TFX's first artifact.
 
 Both executors run in this process (DirectRunner in_memory), so peak RSS is this process's
 `ru_maxrss`. Children's is reported apart: TFX forks `setup.py sdist` from this process, and a
@@ -184,6 +186,13 @@ def run(
             from savedmodel_estimator_tfx.pipelines import stages  # noqa: F401
         elif impl == 'bulk_inferrer':
             from tfx.components.bulk_inferrer import executor  # noqa: F401
+        if impl != 'bare':
+            # TFX's first artifact imports setuptools (~0.1 s, once per process); in a pipeline
+            # the orchestrator has made artifacts before any executor runs. Both executors
+            # make theirs in the timed work, so it is paid here, for both, before the timer.
+            from tfx.types import standard_artifacts
+
+            standard_artifacts.Model()
     examples = str(data.write_examples(n))
     model_uri = str(data.write_model_artifact())
     model_dir = os.path.join(model_uri, 'Format-Serving')

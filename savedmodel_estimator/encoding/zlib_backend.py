@@ -4,9 +4,10 @@ gzip is the largest cost of writing PredictionLogs: Python's zlib (the system's 
 ~10 ns per byte at level 1 on this machine kind, ~4-5 µs per 420-byte log. ISA-L's deflate
 (`isal.isal_zlib`, SIMD code from Intel's Intelligent Storage Acceleration Library) writes the
 same format ~4-5x faster, with a slightly better ratio at level 1, and inflates faster too. It
-is not in the locks: where it is installed it is used for levels 1-3 (ISA-L's levels; its 0 is
-not zlib's "stored"), and zlib everywhere else. Both release the GIL while they work. The
-records in the files are the same either way; the compressed bytes differ.
+is pinned in both locks and declared by the `beam` extra; where it is missing (the core
+installed alone) zlib does the work. ISA-L deflates at levels 1-3 (its levels; its 0 is not
+zlib's "stored"), zlib at the others. Both release the GIL while they work. The records in the
+files are the same either way; the compressed bytes differ.
 """
 
 from __future__ import annotations

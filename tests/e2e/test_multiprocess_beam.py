@@ -1,10 +1,11 @@
-"""Beam beyond one process: the pipeline's input reading and BatchPredictor on DirectRunner's
-multi_processing mode give what the in-memory runner gives.
+"""Beam beyond one worker: the pipeline's input reading and BatchPredictor on DirectRunner's
+multi_processing and multi_threading modes give what the in-memory runner gives.
 
 A three-node pipeline (the pipeline's own CsvExampleGen and SavedModelImporter on the demo, then
 BatchPredictor on the imported model) runs twice, each time from a fresh pipeline root and ML
-Metadata store: in memory, then with two worker processes. Both Beam stages (ExampleGen and
-BatchPredictor) then run in the workers, as on Dataflow, Flink or Spark. Records may come out in
+Metadata store: in memory, then with two worker processes, then with two worker threads (which
+share BatchPredictor's loaded model). Both Beam stages (ExampleGen and BatchPredictor) then run
+in the workers, as on Dataflow, Flink or Spark. Records may come out in
 another order and in other file shards, so the outputs are compared as multisets.
 """
 
@@ -32,6 +33,8 @@ pytestmark = pytest.mark.slow
 
 IN_MEMORY = ['--direct_running_mode=in_memory']
 MULTI_PROCESS = ['--direct_running_mode=multi_processing', '--direct_num_workers=2']
+MULTI_THREAD = ['--direct_running_mode=multi_threading', '--direct_num_workers=2']
+TWO_WORKERS = ('multi_processing', 'multi_threading')
 PIPELINE = 'sme-beam-modes'
 
 
@@ -108,9 +111,14 @@ def outputs(root: pathlib.Path) -> dict[str, Any]:
 
 @pytest.fixture(scope='module')
 def runs(tmp_path_factory):
-    """{mode: (outputs, seconds)} for an in-memory and a two-process run."""
+    """{mode: (outputs, seconds)} for an in-memory, a two-process and a two-thread run."""
     results = {}
-    for mode, beam_args in (('in_memory', IN_MEMORY), ('multi_processing', MULTI_PROCESS)):
+    modes = (
+        ('in_memory', IN_MEMORY),
+        ('multi_processing', MULTI_PROCESS),
+        ('multi_threading', MULTI_THREAD),
+    )
+    for mode, beam_args in modes:
         root = tmp_path_factory.mktemp(mode)
         start = time.monotonic()
         tfx.orchestration.LocalDagRunner().run(predict_pipeline(root, beam_args))
@@ -119,16 +127,18 @@ def runs(tmp_path_factory):
     return results
 
 
-def test_two_worker_processes_read_the_same_examples(runs):
-    (in_memory, _), (multi, _) = runs['in_memory'], runs['multi_processing']
+@pytest.mark.parametrize('mode', TWO_WORKERS)
+def test_two_workers_read_the_same_examples(runs, mode):
+    (in_memory, _), (multi, _) = runs['in_memory'], runs[mode]
     assert sum(in_memory['examples train'].values()) == 2000
     assert sum(in_memory['examples eval'].values()) == 500
     assert multi['examples train'] == in_memory['examples train']
     assert multi['examples eval'] == in_memory['examples eval']
 
 
-def test_two_worker_processes_predict_the_same(runs):
-    (in_memory, _), (multi, _) = runs['in_memory'], runs['multi_processing']
+@pytest.mark.parametrize('mode', TWO_WORKERS)
+def test_two_workers_predict_the_same(runs, mode):
+    (in_memory, _), (multi, _) = runs['in_memory'], runs[mode]
     assert len(in_memory['prediction logs']) == 2500
     assert_same_logs(multi['prediction logs'], in_memory['prediction logs'])
     assert sum(in_memory['rows'].values()) == 2500
