@@ -288,29 +288,38 @@ while other jobs shared it: read them as proportions, not as absolute speeds.
   `MALLOC_ARENA_MAX=2`; 256 KiB keeps it flat) and a second worker (next point).
 - **Two workers** (`--direct_running_mode=multi_threading --direct_num_workers=2`: Beam gives
   each thread half of the files; they share one loaded model) do not scale on this machine:
-  one worker already keeps 1.35-1.5 of the 2 cores busy at 200k and ~1.7 at 2M (`cores
+  one worker already keeps 1.3-1.5 of the 2 cores busy at 200k and 1.6-1.7 at 2M (`cores
   busy` in the table: the run's CPU time over its wall time). Reading runs on its own thread,
   the model on TensorFlow's pool (one thread per core) and gzip on two more; a second worker
   adds threads for the same cores, its own bundle and gRPC channel (more CPU time, not
   less), and the Python that remains per batch holds the GIL in both. At most 2 / 1.4, about
-  x1.4, is left for any number of workers here; the table's two-worker rows measured x1.01,
-  and a development run at 2M x1.08 (457k against 424k/s). `multi_processing` is worse (28k/s
-  at 200k: each process imports TensorFlow and loads the model, ~3 s, before its first
-  record). The 1.6x target needs a worker that leaves at least 0.75 of the 2 cores idle; with
+  x1.4, is left for any number of workers here; the two-worker rows measured x1.01-1.07 in
+  the last two full runs, and a development run at 2M x1.08 (457k against 424k/s).
+  `multi_processing` is worse (28k/s at 200k: each process imports TensorFlow and loads the
+  model, ~3 s, before its first record). The 1.6x target needs a worker that leaves at least
+  0.75 of the 2 cores idle; with
   more cores per worker (Dataflow, Flink, Spark) each worker runs the same threads on cores of
   its own, which this machine cannot show.
 - **What limits it now**: the serial part of a run, not the cores. With the same CPU time
   spread over both cores BatchPredictor would reach the ratio the targets table gives beside
-  the measured one (x25-36 stock BulkInferrer at 200k); it keeps 1.35-1.5 cores busy because
-  ~0.25 s of a 0.7-0.85 s run is serial: building the Beam pipeline (~0.1 s, most of it Beam
-  parsing its options again, ~100 `PipelineOptions.view_as` calls), the bundles' set-up and
-  teardown (~0.07 s, the state sampler's thread joins) and the pre-flight checks; the model
-  loads while Beam plans. At 2M, where that is spread thin, one worker runs 389-421k/s, above
-  the bare loop including the file read at 200k. Per example, the stages alone (the stages
-  table, one thread, no Beam) cost ~2.6 µs, of which the model ~1.5 µs: BatchPredictor's
-  own encoding, framing and gzip are ~1 µs. The bare loop's file read, the reference of two
-  targets, varied from 0.33 to 0.66 s between runs of this benchmark under load (410k/s with
-  the read in the previous full run, 334k/s in this one's median): its ratios move with it.
+  the measured one (x23-36 stock BulkInferrer at 200k); it keeps 1.3-1.5 cores busy because
+  0.15-0.2 s of a 0.7-0.85 s run is serial. A timeline of the executor (first run in a
+  process, latest lane, quiet machine): pre-flight checks 5 ms, the Beam pipeline made and
+  built 60-85 ms (most of it Beam parsing its options again, ~100 `PipelineOptions.view_as`
+  calls, and inspecting the DoFns' signatures and sources), planning and the first stage until
+  the first batch runs 40-55 ms, then 450-550 ms of batches, and 30-110 ms after the last one
+  (the compressors' backlog, closing the files, the finalizing stage that renames them); the
+  model loads while Beam plans. A second run in the same process, as in a pipeline where
+  ExampleGen has already run Beam, spends 40-60 ms less before its first batch. At 2M, where
+  that is spread thin, one worker runs 389-427k/s, above the bare loop including the file read
+  at 200k. Per example, the stages alone (the stages table, no Beam) cost ~2.8 µs, of which
+  the model ~1.7 µs and BatchPredictor's own encoding, framing and gzip ~1 µs; the read
+  shows only as waiting there, as its thread reads ahead while the model runs. The bare
+  loop's file read, the reference of two
+  targets, varied from 0.33 to 0.66 s between runs of this benchmark under load (the bare loop
+  with the read at 200k: 410k/s, 334k/s and 312k/s in the medians of the last three full
+  runs on the latest lane): its ratios move with it, and stock BulkInferrer's rate with the
+  load (12.7k-16.9k/s on the latest lane at 200k).
   Two fixed costs are gone: TFX's sdist of its own install, which `BaseBeamExecutor` builds
   for any non-empty `beam_pipeline_args` even when Beam runs in this process (1.3-3.7 s and
   ~40 MB left in the temporary directory per run; BatchPredictor keeps local args for itself,

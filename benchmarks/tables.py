@@ -163,8 +163,10 @@ def batch_table(look: Lookup, sizes: tuple[int, ...], lanes: list[str]) -> list[
             with_read = look.median('batch_inference', 'with_read_examples_per_s', **key)
             if with_read is None:
                 continue
-            best = look.median('batch_inference', 'bare_best_batch_size', **key)
-            text = f'bare, including reading the files (batch {fmt(best)})'
+            entry = look.entry('batch_inference', **key) or {}
+            low, high = (entry[edge].get('bare_best_batch_size') for edge in ('min', 'max'))
+            best = fmt(low) if low == high else f'{fmt(low)} or {fmt(high)} by run'
+            text = f'bare, including reading the files (batch {best})'
             rows.append([f'{n:,}', text, lane_title(look, lane), fmt(with_read), *[''] * 6])
     return table(header, rows)
 
