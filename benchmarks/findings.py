@@ -52,23 +52,25 @@ def _batch(
     return look.median('batch_inference', metric, n=n, label=label, lane=lane)
 
 
+def _cores(look: Medians, n: int, label: str, lane: str) -> tuple[float, float] | None:
+    """(cores the run kept busy, cores it could use), if measured."""
+    used = _batch(look, n, label, lane, 'cores_used')
+    usable = _batch(look, n, label, lane, 'cpus_usable')
+    return (used, usable) if used and usable else None
+
+
 def full_cores_rate(look: Medians, n: int, label: str, lane: str) -> float | None:
     """The rate a run would reach keeping every usable core busy with the same CPU time.
 
     What is left when the work cannot be spread further: the CPU time each example costs.
     """
-    rate = _batch(look, n, label, lane)
-    used = _batch(look, n, label, lane, 'cores_used')
-    usable = _batch(look, n, label, lane, 'cpus_usable')
-    if rate is None or not used or not usable:
-        return None
-    return rate * usable / used
+    rate, cores = _batch(look, n, label, lane), _cores(look, n, label, lane)
+    return None if rate is None or cores is None else rate * cores[1] / cores[0]
 
 
 def _cores_text(look: Medians, n: int, label: str, lane: str) -> str:
-    used = _batch(look, n, label, lane, 'cores_used')
-    usable = _batch(look, n, label, lane, 'cpus_usable')
-    return f'{used:.2f} of {usable:.0f} cores busy' if used and usable else ''
+    cores = _cores(look, n, label, lane)
+    return f'{cores[0]:.2f} of {cores[1]:.0f} cores busy' if cores else ''
 
 
 def versus_stock(look: Medians, sizes: tuple[int, ...], lane: str) -> Verdict:

@@ -47,7 +47,6 @@ from benchmarks.tfx_timing import Timings, timing_executors
 
 IMPLS = ('batch_predictor', 'bulk_inferrer', 'bare')
 BEAM_ARGS = ('--runner=DirectRunner', '--direct_running_mode=in_memory', '--direct_num_workers=1')
-DEFAULT_MAX_BATCH_SIZE = 4096  # BatchPredictor's own default (constants.py)
 BARE_BATCH_SIZES = (256, 1024, 4096, 16384)
 BARE_SWEEP_RECORDS = 32768
 PREDICTION_LOG, PARQUET, JSONL = 'prediction_log', 'parquet', 'jsonl'
@@ -173,7 +172,7 @@ def run_bare(model_dir: str, examples_uri: str, watch: Stopwatch) -> dict:
 def run(
     impl: str,
     n: int,
-    max_batch_size: int,
+    max_batch_size: int | None,
     beam_args: list[str],
     profile: str | None,
     output_format: str = PREDICTION_LOG,
@@ -193,6 +192,9 @@ def run(
             from tfx.types import standard_artifacts
 
             standard_artifacts.Model()
+    from savedmodel_estimator.constants import DEFAULT_MAX_BATCH_SIZE
+
+    max_batch_size = max_batch_size or DEFAULT_MAX_BATCH_SIZE
     examples = str(data.write_examples(n))
     model_uri = str(data.write_model_artifact())
     model_dir = os.path.join(model_uri, 'Format-Serving')
@@ -263,7 +265,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--impl', choices=IMPLS, required=True)
     parser.add_argument('--n', type=int, required=True, help='examples (generated if missing)')
-    parser.add_argument('--max-batch-size', type=int, default=DEFAULT_MAX_BATCH_SIZE)
+    parser.add_argument(
+        '--max-batch-size', type=int, help="batch_predictor's [its own default, constants.py]"
+    )
     parser.add_argument(
         '--beam-arg',
         action='append',

@@ -23,18 +23,18 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 from benchmarks import data  # after the log level is set, before TF loads
 from benchmarks.common import emit, environment_facts
 
-DEFAULT_BATCH_SIZE = 4096  # BatchPredictor's default max_batch_size (constants.py)
 
-
-def run(n: int, batch_size: int) -> dict[str, Any]:
+def run(n: int, batch_size: int | None) -> dict[str, Any]:
     import glob
 
     from savedmodel_estimator.beam import writers
+    from savedmodel_estimator.constants import DEFAULT_MAX_BATCH_SIZE
     from savedmodel_estimator.encoding import gzip_stream, reading, tfrecords
     from savedmodel_estimator.encoding.batches import PredictionBatch
     from savedmodel_estimator.encoding.prediction_logs import LogFormat
     from savedmodel_estimator.serving.signature_runner import SignatureRunner, SignatureSpec
 
+    batch_size = batch_size or DEFAULT_MAX_BATCH_SIZE
     examples = data.write_examples(n)
     spec = SignatureSpec(str(data.write_model_artifact() / 'Format-Serving'))
     files = sorted(glob.glob(str(examples / f'Split-{data.SPLIT}' / '*')))
@@ -88,7 +88,7 @@ def run(n: int, batch_size: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--n', type=int, required=True)
-    parser.add_argument('--batch-size', type=int, default=DEFAULT_BATCH_SIZE)
+    parser.add_argument('--batch-size', type=int, help="[BatchPredictor's default max_batch_size]")
     args = parser.parse_args(argv)
     emit(run(args.n, args.batch_size))
 
